@@ -1,0 +1,50 @@
+package domain
+
+import "encoding/json"
+
+// Op kinds a client may send.
+const (
+	OpUpsert = "upsert"
+	OpDelete = "delete"
+)
+
+// Op is one validated edit of one element.
+type Op struct {
+	Kind string // OpUpsert or OpDelete
+	ID   string // element id
+	// Fields to merge (upsert only). A value of JSON null removes the field.
+	// Names are kept in the order the client sent them (see FieldOrder).
+	Fields map[string]json.RawMessage
+}
+
+// Author identifies who made an op or holds a presence entry.
+type Author struct {
+	Session string `json:"session"`
+	User    string `json:"user"`
+	Name    string `json:"name,omitempty"`
+}
+
+// Presence is one session's ephemeral state on a paper.
+type Presence struct {
+	Session string          `json:"session"`
+	User    string          `json:"user"`
+	Name    string          `json:"name"`
+	State   json.RawMessage `json:"state"`
+}
+
+// Event kinds carried on a paper's bus.
+const (
+	EventOp        = "op"
+	EventFinalized = "finalized"
+	EventPresence  = "presence"
+	EventDeleted   = "deleted"
+)
+
+// Event is one message on a paper's bus. Frame is the exact wire frame sent
+// to every session (encoded once, shared by all receivers: never mutate it).
+// Seq is 0 for events that take no seq (presence, deleted).
+type Event struct {
+	Kind  string
+	Seq   uint64
+	Frame []byte
+}

@@ -1,0 +1,141 @@
+// Package paper holds the rules of a rolling paper, pure and IO-free:
+// which ids and fields are valid, the limits, and how an op merges into an
+// element. Every store applies exactly these rules (the Redis Lua script
+// mirrors Merge and ElementSize; the contract tests keep them equal).
+package paper
+
+import (
+	"encoding/json"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/papercast/papercast/domain"
+)
+
+// Limits bound what one paper may hold. Every limit is configurable.
+type Limits struct {
+	MaxFields        int // fields per element
+	MaxValueBytes    int // JSON bytes of one field value
+	MaxElementBytes  int // ElementSize of one element
+	MaxElements      int // elements per paper
+	MaxPresenceBytes int // JSON bytes of one presence state
+	MaxTitleChars    int
+	MaxToChars       int
+}
+
+// DefaultLimits are the limits of protocol v1.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxFields:        32,
+		MaxValueBytes:    4 << 10,
+		MaxElementBytes:  16 << 10,
+		MaxElements:      5000,
+		MaxPresenceBytes: 2 << 10,
+		MaxTitleChars:    200,
+		MaxToChars:       200,
+	}
+}
+
+// MaxIDLen is the longest element id or field name.
+const MaxIDLen = 64
+
+// Validate reports a limit that cannot work.
+func (l Limits) Validate() error {
+	switch {
+	case l.MaxFields < 1:
+		return fmt.Errorf("max fields must be at least 1, got %d", l.MaxFields)
+	case l.MaxValueBytes < 4:
+		return fmt.Errorf("max value bytes must be at least 4, got %d", l.MaxValueBytes)
+	case l.MaxElementBytes < l.MaxValueBytes:
+		return fmt.Errorf("max element bytes (%d) must be at least max value bytes (%d)", l.MaxElementBytes, l.MaxValueBytes)
+	case l.MaxElements < 1:
+		return fmt.Errorf("max elements must be at least 1, got %d", l.MaxElements)
+	case l.MaxPresenceBytes < 2:
+		return fmt.Errorf("max presence bytes must be at least 2, got %d", l.MaxPresenceBytes)
+	case l.MaxTitleChars < 1 || l.MaxToChars < 0:
+		return fmt.Errorf("title/to limits must be positive")
+	}
+	return nil
+}
+
+// ValidID reports whether s is a valid element id or field name:
+// 1-64 characters of [A-Za-z0-9_-].
+func ValidID(s string) bool {
+	if len(s) == 0 || len(s) > MaxIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// IsNull reports whether a raw field value is JSON null (a removal).
+func IsNull(v json.RawMessage) bool {
+	return len(v) == 4 && string(v) == "null"
+}
+
+// ValidateOp checks an op on its own (without the element it applies to).
+// It returns an error wrapping domain.ErrInvalid or domain.ErrTooLarge.
+func (l Limits) ValidateOp(op domain.Op) error {
+	if !ValidID(op.ID) {
+		return fmt.Errorf("%w: element id must be 1-%d characters of [A-Za-z0-9_-]", domain.ErrInvalid, MaxIDLen)
+	}
+	switch op.Kind {
+	case domain.OpDelete:
+		if len(op.Fields) != 0 {
+			return fmt.Errorf("%w: delete takes no fields", domain.ErrInvalid)
+		}
+		return nil
+	case domain.OpUpsert:
+	default:
+		return fmt.Errorf("%w: unknown op %q", domain.ErrInvalid, op.Kind)
+	}
+	if len(op.Fields) == 0 {
+		return fmt.Errorf("%w: fields must be a non-empty object", domain.ErrInvalid)
+	}
+	if len(op.Fields) > l.MaxFields {
+		return fmt.Errorf("%w: at most %d fields per element", domain.ErrTooLarge, l.MaxFields)
+	}
+	for name, v := range op.Fields {
+		if name == "id" {
+			return fmt.Errorf("%w: field name \"id\" is reserved", domain.ErrInvalid)
+		}
+		if !ValidID(name) {
+			return fmt.Errorf("%w: field names must be 1-%d characters of [A-Za-z0-9_-]", domain.ErrInvalid, MaxIDLen)
+		}
+		if len(v) == 0 || !json.Valid(v) || !utf8.Valid(v) {
+			return fmt.Errorf("%w: field %q is not a JSON value", domain.ErrInvalid, name)
+		}
+		if len(v) > l.MaxValueBytes {
+			return fmt.Errorf("%w: field %q is over %d bytes", domain.ErrTooLarge, name, l.MaxValueBytes)
+		}
+	}
+	return nil
+}
+
+// ValidatePresence checks a presence state: a JSON object within the limit.
+func (l Limits) ValidatePresence(state json.RawMessage) error {
+	if len(state) > l.MaxPresenceBytes {
+		return fmt.Errorf("%w: presence state is over %d bytes", domain.ErrTooLarge, l.MaxPresenceBytes)
+	}
+	if len(state) == 0 || state[0] != '{' || !json.Valid(state) || !utf8.Valid(state) {
+		return fmt.Errorf("%w: presence state must be a JSON object", domain.ErrInvalid)
+	}
+	return nil
+}
+
+// ValidateTitle checks a new paper's title and recipient.
+func (l Limits) ValidateTitle(title, to string) error {
+	n := utf8.RuneCountInString(title)
+	if !utf8.ValidString(title) || n < 1 || n > l.MaxTitleChars {
+		return fmt.Errorf("%w: title must be 1-%d characters", domain.ErrInvalid, l.MaxTitleChars)
+	}
+	if !utf8.ValidString(to) || utf8.RuneCountInString(to) > l.MaxToChars {
+		return fmt.Errorf("%w: to must be at most %d characters", domain.ErrInvalid, l.MaxToChars)
+	}
+	return nil
+}

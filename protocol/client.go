@@ -1,0 +1,139 @@
+// Package protocol is the wire format of protocol v1 (docs/protocol.md):
+// decoding the frames clients send and encoding the frames the server sends.
+// It is pure and shared by the stores (which publish event frames as they
+// will be delivered, so each event is encoded exactly once), the fan-out and
+// the WebSocket delivery.
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/papercast/papercast/domain"
+)
+
+// Client frame types.
+const (
+	TypeUpsert   = "upsert"
+	TypeDelete   = "delete"
+	TypePresence = "presence"
+)
+
+// MaxRefLen is the longest client ref echoed back in acks and errors.
+const MaxRefLen = 64
+
+// ClientFrame is one decoded client frame. It is syntactically valid; the
+// paper rules (paper.Limits) still have to accept its op or state.
+type ClientFrame struct {
+	Type   string
+	Ref    string
+	ID     string
+	Fields map[string]json.RawMessage
+	State  json.RawMessage
+}
+
+// Op returns the frame as a domain op (upsert and delete frames).
+func (f ClientFrame) Op() domain.Op {
+	return domain.Op{Kind: f.Type, ID: f.ID, Fields: f.Fields}
+}
+
+// DecodeError is a frame the server cannot accept. Ref is whatever ref could
+// be read from it, so the error frame can still be matched by the client.
+type DecodeError struct {
+	Ref string
+	Err error // wraps domain.ErrInvalid or domain.ErrUnsupported
+}
+
+func (e *DecodeError) Error() string { return e.Err.Error() }
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+func invalid(ref, format string, args ...any) error {
+	return &DecodeError{Ref: ref, Err: fmt.Errorf("%w: "+format, append([]any{domain.ErrInvalid}, args...)...)}
+}
+
+// DecodeClient decodes one client text frame strictly: UTF-8, exactly one
+// JSON object, case-sensitive keys and type names, values of the right types.
+// Unknown keys are ignored so clients may add their own.
+func DecodeClient(data []byte) (ClientFrame, error) {
+	var f ClientFrame
+	if !utf8.Valid(data) {
+		return f, invalid("", "frame is not valid UTF-8")
+	}
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return f, invalid("", "frame must be one JSON object")
+	}
+	// A map keeps key matching exact (encoding/json matches struct fields
+	// case-insensitively) and rejects trailing data after the object.
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return f, invalid("", "malformed JSON: %v", err)
+	}
+	if raw, ok := top["ref"]; ok {
+		if err := json.Unmarshal(raw, &f.Ref); err != nil {
+			return ClientFrame{}, invalid("", "ref must be a string")
+		}
+		if len(f.Ref) > MaxRefLen {
+			f.Ref = ""
+			return f, invalid("", "ref must be at most %d characters", MaxRefLen)
+		}
+	}
+	raw, ok := top["type"]
+	if !ok {
+		return f, invalid(f.Ref, "missing type")
+	}
+	if err := json.Unmarshal(raw, &f.Type); err != nil {
+		return f, invalid(f.Ref, "type must be a string")
+	}
+	switch f.Type {
+	case TypeUpsert, TypeDelete:
+		raw, ok := top["id"]
+		if !ok {
+			return f, invalid(f.Ref, "missing id")
+		}
+		if err := json.Unmarshal(raw, &f.ID); err != nil {
+			return f, invalid(f.Ref, "id must be a string")
+		}
+		if f.Type == TypeDelete {
+			return f, nil
+		}
+		raw, ok = top["fields"]
+		if !ok || len(raw) == 0 || raw[0] != '{' {
+			return f, invalid(f.Ref, "fields must be a non-empty object")
+		}
+		if err := json.Unmarshal(raw, &f.Fields); err != nil {
+			return f, invalid(f.Ref, "fields must be a non-empty object")
+		}
+		if len(f.Fields) == 0 {
+			return f, invalid(f.Ref, "fields must be a non-empty object")
+		}
+		for k, v := range f.Fields {
+			f.Fields[k] = compact(v)
+		}
+		return f, nil
+	case TypePresence:
+		raw, ok := top["state"]
+		if !ok || len(raw) == 0 || raw[0] != '{' {
+			return f, invalid(f.Ref, "state must be an object")
+		}
+		f.State = compact(raw)
+		return f, nil
+	default:
+		return f, &DecodeError{Ref: f.Ref, Err: fmt.Errorf("%w: unknown type %q", domain.ErrUnsupported, f.Type)}
+	}
+}
+
+// compact drops insignificant whitespace so stored values are canonical and
+// their size does not depend on a client's formatting.
+func compact(v json.RawMessage) json.RawMessage {
+	if bytes.IndexAny(v, " \t\r\n") < 0 {
+		return v
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, v); err != nil {
+		return v
+	}
+	return b.Bytes()
+}

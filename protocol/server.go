@@ -1,0 +1,310 @@
+package protocol
+
+import (
+	"encoding/json"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/papercast/papercast/domain"
+)
+
+// Presence event names.
+const (
+	PresenceJoin   = "join"
+	PresenceUpdate = "update"
+	PresenceLeave  = "leave"
+)
+
+// Error codes of the error frame.
+const (
+	CodeInvalid     = "invalid"
+	CodeNotFound    = "not_found"
+	CodeFinalized   = "finalized"
+	CodeTooLarge    = "too_large"
+	CodeRateLimited = "rate_limited"
+	CodeUnavailable = "unavailable"
+	CodeUnsupported = "unsupported"
+	CodeForbidden   = "forbidden"
+	CodeInternal    = "internal"
+)
+
+func appendString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s) // a string always marshals
+	return append(b, q...)
+}
+
+func appendAuthor(b []byte, a domain.Author) []byte {
+	b = append(b, `{"session":`...)
+	b = appendString(b, a.Session)
+	b = append(b, `,"user":`...)
+	b = appendString(b, a.User)
+	if a.Name != "" {
+		b = append(b, `,"name":`...)
+		b = appendString(b, a.Name)
+	}
+	return append(b, '}')
+}
+
+func sortedKeys(m map[string]json.RawMessage) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// appendFields writes `,"k":v` for each field in name order.
+func appendFields(b []byte, fields map[string]json.RawMessage) []byte {
+	for _, k := range sortedKeys(fields) {
+		b = append(b, ',')
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = append(b, fields[k]...)
+	}
+	return b
+}
+
+// OpBody is the part of an op frame after its seq:
+// `"op":"upsert","id":"n1","fields":{...},"by":{...}}`. Stores put the seq in
+// front of it (OpFrame) when they apply the op, inside their atomic step.
+func OpBody(op domain.Op, by domain.Author) []byte {
+	b := make([]byte, 0, 96+16*len(op.Fields))
+	b = append(b, `"op":`...)
+	b = appendString(b, op.Kind)
+	b = append(b, `,"id":`...)
+	b = appendString(b, op.ID)
+	if op.Kind == domain.OpUpsert {
+		b = append(b, `,"fields":{`...)
+		for i, k := range sortedKeys(op.Fields) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = append(b, op.Fields[k]...)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `,"by":`...)
+	b = appendAuthor(b, by)
+	return append(b, '}')
+}
+
+// OpFramePrefix is what precedes the seq in an op frame.
+const OpFramePrefix = `{"type":"op","seq":`
+
+// OpFrame joins a seq and an OpBody into the op frame.
+func OpFrame(seq uint64, body []byte) []byte {
+	b := make([]byte, 0, len(OpFramePrefix)+21+len(body))
+	b = append(b, OpFramePrefix...)
+	b = strconv.AppendUint(b, seq, 10)
+	b = append(b, ',')
+	return append(b, body...)
+}
+
+// FinalizedFrame is `{"type":"finalized","seq":N}`.
+func FinalizedFrame(seq uint64) []byte {
+	b := append([]byte(`{"type":"finalized","seq":`), strconv.AppendUint(nil, seq, 10)...)
+	return append(b, '}')
+}
+
+// DeletedFrame is carried on the bus when a paper is deleted; sessions are
+// closed (4004) rather than sent this frame.
+func DeletedFrame() []byte { return []byte(`{"type":"deleted"}`) }
+
+// PresenceFrame is a presence event. A leave carries no state.
+func PresenceFrame(event string, p domain.Presence) []byte {
+	b := make([]byte, 0, 96+len(p.State))
+	b = append(b, `{"type":"presence","event":`...)
+	b = appendString(b, event)
+	b = append(b, `,"session":`...)
+	b = appendString(b, p.Session)
+	b = append(b, `,"user":`...)
+	b = appendString(b, p.User)
+	b = append(b, `,"name":`...)
+	b = appendString(b, p.Name)
+	b = append(b, `,"state":`...)
+	if len(p.State) == 0 || event == PresenceLeave {
+		b = append(b, `{}`...)
+	} else {
+		b = append(b, p.State...)
+	}
+	return append(b, '}')
+}
+
+// AckFrame is `{"type":"ack","ref":"a1","seq":42}`.
+func AckFrame(ref string, seq uint64) []byte {
+	b := make([]byte, 0, 48+len(ref))
+	b = append(b, `{"type":"ack"`...)
+	if ref != "" {
+		b = append(b, `,"ref":`...)
+		b = appendString(b, ref)
+	}
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendUint(b, seq, 10)
+	return append(b, '}')
+}
+
+// ErrorFrame is `{"type":"error","ref":"a1","code":"..","message":".."}`.
+func ErrorFrame(ref, code, message string) []byte {
+	b := make([]byte, 0, 64+len(ref)+len(message))
+	b = append(b, `{"type":"error"`...)
+	if ref != "" {
+		b = append(b, `,"ref":`...)
+		b = appendString(b, ref)
+	}
+	b = append(b, `,"code":`...)
+	b = appendString(b, code)
+	b = append(b, `,"message":`...)
+	b = appendString(b, message)
+	return append(b, '}')
+}
+
+// PaperJSON is a paper's metadata as it appears in frames and REST bodies.
+type PaperJSON struct {
+	ID          string  `json:"id"`
+	Title       string  `json:"title"`
+	To          string  `json:"to"`
+	Status      string  `json:"status"`
+	CreatedAt   string  `json:"createdAt"`
+	FinalizedAt *string `json:"finalizedAt,omitempty"`
+}
+
+// Paper converts a domain paper for the wire.
+func Paper(p domain.Paper) PaperJSON {
+	out := PaperJSON{ID: p.ID, Title: p.Title, To: p.To, Status: p.Status, CreatedAt: p.CreatedAt.UTC().Format(time.RFC3339)}
+	if p.FinalizedAt != nil {
+		s := p.FinalizedAt.UTC().Format(time.RFC3339)
+		out.FinalizedAt = &s
+	}
+	return out
+}
+
+// AppendElements writes the elements as a JSON array of `{"id":..,...fields}`.
+func AppendElements(b []byte, els []domain.Element) []byte {
+	b = append(b, '[')
+	for i, el := range els {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = appendString(b, el.ID)
+		b = appendFields(b, el.Fields)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+func appendPresenceList(b []byte, ps []domain.Presence) []byte {
+	b = append(b, '[')
+	for i, p := range ps {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"session":`...)
+		b = appendString(b, p.Session)
+		b = append(b, `,"user":`...)
+		b = appendString(b, p.User)
+		b = append(b, `,"name":`...)
+		b = appendString(b, p.Name)
+		b = append(b, `,"state":`...)
+		if len(p.State) == 0 {
+			b = append(b, `{}`...)
+		} else {
+			b = append(b, p.State...)
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+func appendJSON(b []byte, v any) []byte {
+	out, _ := json.Marshal(v) // plain structs of strings always marshal
+	return append(b, out...)
+}
+
+// SnapshotFrame is the first frame of a fresh join.
+func SnapshotFrame(doc domain.Document, you domain.Author, presence []domain.Presence) []byte {
+	b := make([]byte, 0, 256)
+	b = append(b, `{"type":"snapshot","epoch":`...)
+	b = appendString(b, doc.Paper.Epoch)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendUint(b, doc.Paper.Seq, 10)
+	b = append(b, `,"you":`...)
+	b = appendYou(b, you)
+	b = append(b, `,"paper":`...)
+	b = appendJSON(b, Paper(doc.Paper))
+	b = append(b, `,"elements":`...)
+	b = AppendElements(b, doc.Elements)
+	b = append(b, `,"presence":`...)
+	b = appendPresenceList(b, presence)
+	return append(b, '}')
+}
+
+func appendYou(b []byte, you domain.Author) []byte {
+	b = append(b, `{"session":`...)
+	b = appendString(b, you.Session)
+	b = append(b, `,"user":`...)
+	b = appendString(b, you.User)
+	b = append(b, `,"name":`...)
+	b = appendString(b, you.Name)
+	return append(b, '}')
+}
+
+// ResumedFrame is the first frame of a resume; the missed op frames follow.
+func ResumedFrame(epoch string, from, seq uint64, you domain.Author, presence []domain.Presence) []byte {
+	b := make([]byte, 0, 192)
+	b = append(b, `{"type":"resumed","epoch":`...)
+	b = appendString(b, epoch)
+	b = append(b, `,"from":`...)
+	b = strconv.AppendUint(b, from, 10)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendUint(b, seq, 10)
+	b = append(b, `,"you":`...)
+	b = appendYou(b, you)
+	b = append(b, `,"presence":`...)
+	b = appendPresenceList(b, presence)
+	return append(b, '}')
+}
+
+// EventHeader reads the kind and seq of an event frame produced by this
+// package (type first, then seq), without decoding the rest of it: the fan-out
+// calls it once per event per replica.
+func EventHeader(frame []byte) (kind string, seq uint64, ok bool) {
+	const pre = `{"type":"`
+	if len(frame) < len(pre) || string(frame[:len(pre)]) != pre {
+		return "", 0, false
+	}
+	rest := frame[len(pre):]
+	end := -1
+	for i, c := range rest {
+		if c == '"' {
+			end = i
+			break
+		}
+	}
+	if end < 0 {
+		return "", 0, false
+	}
+	kind = string(rest[:end])
+	rest = rest[end+1:]
+	const seqKey = `,"seq":`
+	if len(rest) < len(seqKey) || string(rest[:len(seqKey)]) != seqKey {
+		return kind, 0, true
+	}
+	rest = rest[len(seqKey):]
+	n := 0
+	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	if n == 0 {
+		return "", 0, false
+	}
+	seq, err := strconv.ParseUint(string(rest[:n]), 10, 64)
+	if err != nil {
+		return "", 0, false
+	}
+	return kind, seq, true
+}

@@ -1,0 +1,115 @@
+package usecase
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/papercast/papercast/domain"
+	"github.com/papercast/papercast/paper"
+)
+
+// Papers is the application service for papers as documents: create, fetch,
+// finalize and delete. Live editing goes through Hub.
+type Papers struct {
+	store  Store
+	bus    Bus
+	limits paper.Limits
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// NewPapers wires the paper service.
+func NewPapers(store Store, bus Bus, limits paper.Limits, log *slog.Logger) *Papers {
+	return &Papers{store: store, bus: bus, limits: limits, now: time.Now, log: log}
+}
+
+// Create makes a new open paper and returns it with its owner key, which is
+// shown this once and stored only as a hash.
+func (s *Papers) Create(ctx context.Context, title, to string) (domain.Paper, string, error) {
+	if err := s.limits.ValidateTitle(title, to); err != nil {
+		return domain.Paper{}, "", err
+	}
+	key := newOwnerKey()
+	p := domain.Paper{
+		ID:           NewPaperID(),
+		Title:        title,
+		To:           to,
+		Status:       domain.StatusOpen,
+		CreatedAt:    s.now().UTC().Truncate(time.Second),
+		OwnerKeyHash: HashOwnerKey(key),
+	}
+	created, err := s.store.Create(ctx, p)
+	if err != nil {
+		return domain.Paper{}, "", fmt.Errorf("create paper: %w", err)
+	}
+	return created, key, nil
+}
+
+// Document returns a paper and its elements as of one seq.
+func (s *Papers) Document(ctx context.Context, id string) (domain.Document, error) {
+	if !paper.ValidID(id) {
+		return domain.Document{}, fmt.Errorf("paper %q: %w", id, domain.ErrNotFound)
+	}
+	doc, err := s.store.Snapshot(ctx, id)
+	if err != nil {
+		return domain.Document{}, fmt.Errorf("paper %s: %w", id, err)
+	}
+	return doc, nil
+}
+
+// authorize checks the owner key of a paper.
+func (s *Papers) authorize(ctx context.Context, id, ownerKey string) (domain.Paper, error) {
+	if !paper.ValidID(id) {
+		return domain.Paper{}, fmt.Errorf("paper %q: %w", id, domain.ErrNotFound)
+	}
+	p, err := s.store.Paper(ctx, id)
+	if err != nil {
+		return domain.Paper{}, fmt.Errorf("paper %s: %w", id, err)
+	}
+	if ownerKey == "" {
+		return domain.Paper{}, fmt.Errorf("%w: the owner key is required", domain.ErrUnauthorized)
+	}
+	if !ownerKeyMatches(ownerKey, p.OwnerKeyHash) {
+		return domain.Paper{}, fmt.Errorf("%w: wrong owner key", domain.ErrForbidden)
+	}
+	return p, nil
+}
+
+// Finalize makes a paper final (owner only) and returns the final document.
+func (s *Papers) Finalize(ctx context.Context, id, ownerKey string) (domain.Document, error) {
+	p, err := s.authorize(ctx, id, ownerKey)
+	if err != nil {
+		return domain.Document{}, err
+	}
+	if p.Status == domain.StatusFinal {
+		return domain.Document{}, fmt.Errorf("paper %s: %w: already final", id, domain.ErrConflict)
+	}
+	if _, err := s.store.Finalize(ctx, id, s.now().UTC().Truncate(time.Second)); err != nil {
+		return domain.Document{}, fmt.Errorf("finalize %s: %w", id, err)
+	}
+	return s.Document(ctx, id)
+}
+
+// Delete removes a paper (owner only); its live sessions are closed.
+func (s *Papers) Delete(ctx context.Context, id, ownerKey string) error {
+	if _, err := s.authorize(ctx, id, ownerKey); err != nil {
+		return err
+	}
+	if err := s.store.Delete(ctx, id); err != nil {
+		return fmt.Errorf("delete %s: %w", id, err)
+	}
+	return nil
+}
+
+// Ready reports whether the store and the bus both work.
+func (s *Papers) Ready(ctx context.Context) error {
+	if err := s.store.Ping(ctx); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := s.bus.Ready(ctx); err != nil {
+		return fmt.Errorf("bus: %w", err)
+	}
+	return nil
+}

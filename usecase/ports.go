@@ -1,0 +1,93 @@
+// Package usecase holds papercast's application services: papers (create,
+// fetch, finalize, delete) and live sessions (join, edit, presence, leave),
+// with the per-paper fan-out of events to local sessions. The interfaces it
+// needs from stores and buses are declared here, where they are consumed.
+package usecase
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/papercast/papercast/domain"
+)
+
+// ErrHistoryGone means the store's history no longer covers a requested
+// range (trimmed, or the paper's epoch changed): the client needs a snapshot.
+var ErrHistoryGone = errors.New("history no longer covers the range")
+
+// Store keeps papers. Each method is one atomic step; the methods that take a
+// seq (Apply, Finalize) also append the event frame to the paper's bounded
+// history and publish it on the paper's bus channel inside that same step, so
+// seq order, history order and publish order are one order.
+//
+// Errors wrap domain errors: ErrNotFound (no such paper, or Apply deleting an
+// element that does not exist), ErrFinalized, ErrTooLarge (paper.Limits),
+// ErrConflict, ErrUnavailable (store unreachable).
+type Store interface {
+	// Create stores a new paper with Seq 0. The store assigns Epoch: a random
+	// id created with the paper's data, which changes if that data is lost
+	// and recreated. ErrConflict if the id exists.
+	Create(ctx context.Context, p domain.Paper) (domain.Paper, error)
+	// Paper returns a paper's metadata.
+	Paper(ctx context.Context, id string) (domain.Paper, error)
+	// Snapshot returns the paper and its elements in creation order, all as
+	// of the paper's Seq.
+	Snapshot(ctx context.Context, id string) (domain.Document, error)
+	// Apply applies a validated op: checks the paper is open and the merge
+	// stays within limits (paper.Limits.CheckMerge), merges (paper.Merge),
+	// takes the next seq, records and publishes protocol.OpFrame(seq, body),
+	// and returns the seq. A rejected op stores nothing.
+	Apply(ctx context.Context, id string, op domain.Op, body []byte) (uint64, error)
+	// Finalize marks an open paper final (ErrConflict if it already is),
+	// takes the next seq, records and publishes protocol.FinalizedFrame.
+	Finalize(ctx context.Context, id string, at time.Time) (domain.Paper, error)
+	// Delete removes all of a paper's data and publishes protocol.DeletedFrame.
+	Delete(ctx context.Context, id string) error
+	// History returns the event frames with seq in (since, current], oldest
+	// first, and the current seq. ErrHistoryGone when epoch is not the
+	// paper's epoch or history no longer reaches back to since+1;
+	// ErrInvalid when since is ahead of current.
+	History(ctx context.Context, id, epoch string, since uint64) ([]domain.Event, uint64, error)
+	// Ping checks the command path to the store.
+	Ping(ctx context.Context) error
+}
+
+// PresenceStore keeps the ephemeral who-is-here list of each paper, shared
+// by all replicas. Entries expire after the store's TTL unless touched, so a
+// replica that dies without saying goodbye loses its sessions' entries.
+type PresenceStore interface {
+	// SetPresence stores p (refreshing its TTL) and publishes
+	// protocol.PresenceFrame(event, p) on the paper's channel.
+	SetPresence(ctx context.Context, paperID string, p domain.Presence, event string) error
+	// RemovePresence deletes the session's entry and publishes a leave if
+	// it was there.
+	RemovePresence(ctx context.Context, paperID string, p domain.Presence) error
+	// ListPresence returns the live entries, ordered by session id.
+	ListPresence(ctx context.Context, paperID string) ([]domain.Presence, error)
+	// TouchPresence refreshes the TTL of these sessions' entries, removes the
+	// paper's expired entries and publishes a leave for each of those.
+	TouchPresence(ctx context.Context, paperID string, sessions []string) error
+}
+
+// BusHandler receives one paper's events. Calls for one subscription never
+// overlap and come in publish order. They must not block: a bus may call
+// them on the connection that reads every paper's events.
+type BusHandler interface {
+	// Event is one event frame as published (protocol package encoding).
+	Event(frame []byte)
+	// Resync says the subscription broke and was made again: events
+	// published in between may be lost, so the handler must catch up from
+	// the store.
+	Resync()
+}
+
+// Bus carries each paper's events to every replica subscribed to it.
+type Bus interface {
+	// Subscribe subscribes to a paper's channel. When it returns without
+	// error the subscription is active: every event published afterwards
+	// reaches h. Call the returned function once to unsubscribe.
+	Subscribe(ctx context.Context, paperID string, h BusHandler) (unsubscribe func(), err error)
+	// Ready checks the bus can receive: its subscriber connection is up.
+	Ready(ctx context.Context) error
+}
