@@ -1,0 +1,52 @@
+# papercast developer commands. `make run` and `make test` are all a new
+# machine needs (plus redis-server on PATH for the Redis tests).
+GO      ?= go
+BIN     := bin/papercast
+PKGS    := ./...
+FUZZTIME ?= 5s
+
+.PHONY: run build test test-unit fuzz seed lint run-redis run-replicas bench test-e2e clean
+
+run: build ## serve on the embedded in-process store
+	./$(BIN) serve
+
+build:
+	$(GO) build -o $(BIN) ./cmd/papercast
+
+test: ## everything CI runs except the browser test: vet, race tests, short fuzzing
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	$(MAKE) fuzz
+
+fuzz: ## run each fuzz target briefly
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClient$$' -fuzztime $(FUZZTIME) ./protocol
+	$(GO) test -run '^$$' -fuzz '^FuzzValidateOp$$' -fuzztime $(FUZZTIME) ./paper
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCreate$$' -fuzztime $(FUZZTIME) ./delivery/rest
+
+seed: build ## create sample papers on a running server (URL=http://localhost:8080)
+	./$(BIN) seed --url $(or $(URL),http://localhost:8080)
+
+lint:
+	$(GO) vet $(PKGS)
+	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
+
+run-redis: build ## serve on the Redis at 127.0.0.1:6379
+	PAPERCAST_STORE=redis ./$(BIN) serve
+
+run-replicas: build ## three replicas on :8081-8083 sharing 127.0.0.1:6379; Ctrl-C stops all
+	@trap 'kill 0' INT TERM EXIT; \
+	for p in 8081 8082 8083; do \
+		PAPERCAST_STORE=redis PAPERCAST_SERVER_ADDR=127.0.0.1:$$p PAPERCAST_SERVER_DEV=true ./$(BIN) serve & \
+	done; \
+	echo "replicas on http://127.0.0.1:8081 http://127.0.0.1:8082 http://127.0.0.1:8083 (Ctrl-C stops all)"; \
+	wait
+
+bench: build ## Go benchmarks of the hot path and a loadgen run (see docs/benchmarks.md)
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./protocol ./paper ./usecase ./repository/... | tee bin/bench.txt
+	./$(BIN) loadtest --spawn 2 --sessions 2000 --papers 200 --rate 1 --duration 20s --out bin/loadtest.json
+
+test-e2e: build ## browser test in headless Chromium (Playwright)
+	cd web/e2e && npm ci --no-audit --no-fund && node e2e.mjs
+
+clean:
+	rm -rf bin

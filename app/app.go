@@ -1,0 +1,207 @@
+// Package app is papercast's composition root: it reads the config, builds
+// the store, the hub and the deliveries, and runs the HTTP server. It is the
+// only package that knows every concrete type, and it can run a whole server
+// inside a test.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/papercast/papercast/delivery/rest"
+	"github.com/papercast/papercast/delivery/ws"
+	"github.com/papercast/papercast/repository/memory"
+	redisstore "github.com/papercast/papercast/repository/redis"
+	"github.com/papercast/papercast/usecase"
+)
+
+// backend is a store that is also the presence store and the bus.
+type backend interface {
+	usecase.Store
+	usecase.PresenceStore
+	usecase.Bus
+	Close()
+}
+
+// App is one running papercast replica.
+type App struct {
+	cfg    Config
+	log    *slog.Logger
+	store  backend
+	papers *usecase.Papers
+	hub    *usecase.Hub
+	ws     *ws.Handler
+	echo   *echo.Echo
+	srv    *http.Server
+	ln     net.Listener
+	served chan error
+}
+
+// NewLogger builds the slog logger the config asks for.
+func NewLogger(c LogConfig, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// New builds a replica from a validated config. It connects to the store
+// (failing fast when Redis is unreachable at start) but does not listen yet.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	limits := cfg.PaperLimits()
+	a := &App{cfg: cfg, log: log}
+	switch cfg.Store {
+	case "memory":
+		a.store = memory.New(memory.Options{Limits: limits, HistorySize: cfg.History.Size, PresenceTTL: cfg.Presence.TTL})
+	case "redis":
+		s, err := redisstore.New(ctx, redisstore.Options{
+			Addrs: cfg.Redis.Addrs, Mode: cfg.Redis.Mode, MasterSet: cfg.Redis.MasterSet,
+			Username: cfg.Redis.Username, Password: cfg.Redis.Password, DB: cfg.Redis.DB, TLS: cfg.Redis.TLS,
+			KeyPrefix: cfg.Redis.KeyPrefix, HistorySize: cfg.History.Size, PresenceTTL: cfg.Presence.TTL,
+			Limits: limits, Timeout: cfg.Redis.Timeout,
+		}, log)
+		if err != nil {
+			return nil, fmt.Errorf("connect to redis at %s: %w", strings.Join(cfg.Redis.Addrs, ","), err)
+		}
+		a.store = s
+	}
+	a.papers = usecase.NewPapers(a.store, a.store, limits, log)
+	a.hub = usecase.NewHub(a.store, a.store, a.store, limits, usecase.HubOptions{
+		MaxSessionsPerPaper: cfg.Limits.MaxSessionsPerPaper,
+		MaxSessions:         cfg.Limits.MaxConnections,
+		PresenceHeartbeat:   cfg.Presence.Heartbeat,
+		StoreTimeout:        cfg.Redis.Timeout,
+	}, nil, log)
+
+	a.echo = rest.NewEcho(rest.Options{BodyLimit: cfg.Server.BodyLimit, AllowedOrigins: cfg.Server.AllowedOrigins, Dev: cfg.Server.Dev}, log)
+	rest.Register(a.echo, a.papers)
+	a.ws = ws.New(a.hub, ws.Options{
+		MaxFrameBytes:     cfg.WS.MaxFrameBytes,
+		SendBuffer:        cfg.WS.SendBuffer,
+		WriteWait:         cfg.WS.WriteWait,
+		PongWait:          cfg.WS.PongWait,
+		OpsPerSecond:      cfg.Limits.OpsPerSecond,
+		OpsBurst:          cfg.Limits.OpsBurst,
+		PresencePerSecond: cfg.Limits.PresencePerSecond,
+		AbuseStrikes:      cfg.Limits.AbuseStrikes,
+		CheckOrigin: func(r *http.Request) bool {
+			return rest.OriginAllowed(r.Header.Get("Origin"), r.Host, cfg.Server.AllowedOrigins, cfg.Server.Dev)
+		},
+	}, nil, log)
+	a.ws.Register(a.echo)
+	return a, nil
+}
+
+// Start listens on the configured address and serves in the background.
+func (a *App) Start() error {
+	ln, err := net.Listen("tcp", a.cfg.Server.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.cfg.Server.Addr, err)
+	}
+	a.ln = ln
+	a.srv = &http.Server{
+		Handler:           a.echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	a.served = make(chan error, 1)
+	go func() {
+		var err error
+		if a.cfg.Server.TLSCert != "" {
+			err = a.srv.ServeTLS(ln, a.cfg.Server.TLSCert, a.cfg.Server.TLSKey)
+		} else {
+			err = a.srv.Serve(ln)
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		a.served <- err
+	}()
+	a.log.Info("papercast serving", "url", a.URL(), "store", a.cfg.Store)
+	return nil
+}
+
+// Addr is the address the replica listens on (after Start).
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// URL is the base URL of the replica (after Start).
+func (a *App) URL() string {
+	scheme := "http"
+	if a.cfg.Server.TLSCert != "" {
+		scheme = "https"
+	}
+	host, port, _ := net.SplitHostPort(a.Addr())
+	if host == "" || host == "::" || host == "0.0.0.0" {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// Hub exposes the live-session service (for tests and the admin page).
+func (a *App) Hub() *usecase.Hub { return a.hub }
+
+// Shutdown stops accepting connections, closes every session with 1001 after
+// its in-flight op, waits for the rooms to unsubscribe, and closes the store.
+func (a *App) Shutdown(ctx context.Context) error {
+	var errs []error
+	if a.srv != nil {
+		// Stops the listener; hijacked WebSocket connections are not waited for.
+		if err := a.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+	}
+	a.hub.Close()
+	if err := a.ws.Shutdown(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := a.hub.Wait(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	a.store.Close()
+	if a.served != nil {
+		if err := <-a.served; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Run serves until ctx ends, then shuts down within the configured timeout.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	a, err := New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := a.Start(); err != nil {
+		a.store.Close()
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-a.served:
+		a.served <- err
+	}
+	log.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
+	defer cancel()
+	if err := a.Shutdown(sctx); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}

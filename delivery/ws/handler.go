@@ -1,0 +1,273 @@
+// Package ws is the WebSocket delivery of protocol v1 on melody: it upgrades
+// `GET /v1/papers/{id}/ws`, joins the session to the hub, decodes client
+// frames and writes acks, errors and the hub's events.
+package ws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+	"github.com/olahol/melody"
+
+	"github.com/papercast/papercast/domain"
+	"github.com/papercast/papercast/usecase"
+)
+
+// Hub is what the delivery needs from the live-session service.
+type Hub interface {
+	Exists(ctx context.Context, paperID string) error
+	Join(ctx context.Context, req usecase.JoinRequest, sink usecase.Sink) (*usecase.Member, error)
+}
+
+// Identity is who opens a session.
+type Identity struct {
+	User string
+	Name string
+}
+
+// Options configure the WebSocket delivery.
+type Options struct {
+	// MaxFrameBytes is the read limit; a bigger frame closes with 1009.
+	MaxFrameBytes int64
+	// SendBuffer is how many frames may wait for a slow client before it
+	// is closed with 4008.
+	SendBuffer int
+	// WriteWait bounds one frame write; PongWait is how long a silent client
+	// is kept; pings go out every PongWait*9/10.
+	WriteWait time.Duration
+	PongWait  time.Duration
+	// Rate limits per session; exceeding gives rate_limited errors and
+	// AbuseStrikes rejected frames in a row close the session with 1008.
+	OpsPerSecond      float64
+	OpsBurst          int
+	PresencePerSecond float64
+	AbuseStrikes      int
+	// CheckOrigin decides which browser origins may connect (nil: same host).
+	CheckOrigin func(r *http.Request) bool
+	// Identify returns who the request is (nil: the user and name query
+	// params). An error wrapping domain.ErrUnauthorized or ErrForbidden
+	// refuses the upgrade.
+	Identify func(r *http.Request, paperID string) (Identity, error)
+}
+
+func (o *Options) defaults() {
+	if o.MaxFrameBytes <= 0 {
+		o.MaxFrameBytes = 32 << 10
+	}
+	if o.SendBuffer <= 0 {
+		o.SendBuffer = 256
+	}
+	if o.WriteWait <= 0 {
+		o.WriteWait = 10 * time.Second
+	}
+	if o.PongWait <= 0 {
+		o.PongWait = 60 * time.Second
+	}
+	if o.OpsPerSecond <= 0 {
+		o.OpsPerSecond = 30
+	}
+	if o.OpsBurst <= 0 {
+		o.OpsBurst = 60
+	}
+	if o.PresencePerSecond <= 0 {
+		o.PresencePerSecond = 20
+	}
+	if o.AbuseStrikes <= 0 {
+		o.AbuseStrikes = 100
+	}
+	if o.CheckOrigin == nil {
+		o.CheckOrigin = sameHost
+	}
+	if o.Identify == nil {
+		o.Identify = queryIdentity
+	}
+}
+
+// Metrics receives the delivery's counts (nil: discarded).
+type Metrics interface {
+	Frame(kind, result string)
+	SlowConsumerClosed()
+	Sessions(delta int)
+}
+
+type nopMetrics struct{}
+
+func (nopMetrics) Frame(string, string) {}
+func (nopMetrics) SlowConsumerClosed()  {}
+func (nopMetrics) Sessions(int)         {}
+
+// Handler serves protocol v1 WebSocket sessions.
+type Handler struct {
+	hub     Hub
+	opts    Options
+	log     *slog.Logger
+	metrics Metrics
+	m       *melody.Melody
+
+	wg sync.WaitGroup // slow-consumer closers
+}
+
+// New builds the handler; Register mounts it on an echo instance.
+func New(hub Hub, opts Options, metrics Metrics, log *slog.Logger) *Handler {
+	opts.defaults()
+	if metrics == nil {
+		metrics = nopMetrics{}
+	}
+	h := &Handler{hub: hub, opts: opts, log: log, metrics: metrics, m: melody.New()}
+	h.m.Config.MaxMessageSize = opts.MaxFrameBytes
+	h.m.Config.MessageBufferSize = opts.SendBuffer
+	h.m.Config.WriteWait = opts.WriteWait
+	h.m.Config.PongWait = opts.PongWait
+	h.m.Config.PingPeriod = opts.PongWait * 9 / 10
+	// The origin is checked before the upgrade so a refusal is a JSON error.
+	h.m.Upgrader.CheckOrigin = func(*http.Request) bool { return true }
+	h.m.Upgrader.ReadBufferSize = 1024
+	h.m.Upgrader.WriteBufferSize = 1024
+	// Idle sessions hold no write buffer: it is taken from the pool per write.
+	h.m.Upgrader.WriteBufferPool = &sync.Pool{}
+	h.m.HandleConnect(h.onConnect)
+	h.m.HandleMessage(h.onMessage)
+	h.m.HandleMessageBinary(h.onBinary)
+	h.m.HandleDisconnect(h.onDisconnect)
+	h.m.HandleError(h.onError)
+	return h
+}
+
+// Register adds `GET /v1/papers/:id/ws`.
+func (h *Handler) Register(e *echo.Echo) {
+	e.GET("/v1/papers/:id/ws", h.serve)
+}
+
+// Sessions is the number of connected WebSocket sessions.
+func (h *Handler) Sessions() int { return h.m.Len() }
+
+// serve checks everything that can be refused with a plain HTTP error, then
+// upgrades; it returns when the session ends.
+func (h *Handler) serve(c echo.Context) error {
+	r := c.Request()
+	id := c.Param("id")
+	if origin := r.Header.Get("Origin"); origin != "" && !h.opts.CheckOrigin(r) {
+		return fmt.Errorf("%w: origin %q may not open sessions", domain.ErrForbidden, origin)
+	}
+	who, err := h.opts.Identify(r, id)
+	if err != nil {
+		return err
+	}
+	req := usecase.JoinRequest{PaperID: id, User: who.User, Name: who.Name}
+	q := r.URL.Query()
+	if since, epoch := q.Get("since"), q.Get("epoch"); since != "" || epoch != "" {
+		n, err := strconv.ParseUint(since, 10, 64)
+		if err != nil || epoch == "" || len(epoch) > 64 {
+			return fmt.Errorf("%w: since must be a seq and epoch the paper's epoch, given together", domain.ErrInvalid)
+		}
+		req.Resume, req.Since, req.Epoch = true, n, epoch
+	}
+	if err := h.hub.Exists(r.Context(), id); err != nil {
+		return err
+	}
+	if !websocketRequested(r) {
+		return fmt.Errorf("%w: this endpoint speaks WebSocket only", domain.ErrInvalid)
+	}
+	s := &session{h: h, req: req}
+	if err := h.m.HandleRequestWithKeys(c.Response(), r, map[string]any{sessionKey: s}); err != nil {
+		if errors.Is(err, melody.ErrClosed) {
+			return fmt.Errorf("%w: server is shutting down", domain.ErrUnavailable)
+		}
+		// The upgrader has already answered the client.
+		h.log.Debug("upgrade failed", "paper", id, "err", err)
+	}
+	return nil
+}
+
+func websocketRequested(r *http.Request) bool {
+	for _, v := range r.Header.Values("Upgrade") {
+		if len(v) == len("websocket") && (v == "websocket" || equalFold(v, "websocket")) {
+			return true
+		}
+	}
+	return false
+}
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i]|0x20, b[i]|0x20
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// Shutdown closes every session with 1001 and waits for them to end.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	sessions := h.m.Len()
+	code, text := closeCode(domain.CloseGoingAway)
+	err := h.m.CloseWithMsg(melody.FormatCloseMessage(code, text))
+	if err != nil && !errors.Is(err, melody.ErrClosed) {
+		return fmt.Errorf("close sessions: %w", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("%d sessions were closing: %w", sessions, ctx.Err())
+	}
+	return nil
+}
+
+// sameHost accepts an Origin whose host is the request's Host.
+func sameHost(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	for _, scheme := range []string{"http://", "https://"} {
+		if len(origin) > len(scheme) && origin[:len(scheme)] == scheme {
+			return origin[len(scheme):] == r.Host
+		}
+	}
+	return false
+}
+
+// Identity limits: long enough for any real id or display name.
+const (
+	maxUserLen = 128
+	maxNameLen = 100
+)
+
+// queryIdentity takes who from the `user` and `name` query params; without
+// `user` the session gets an anonymous id.
+func queryIdentity(r *http.Request, _ string) (Identity, error) {
+	q := r.URL.Query()
+	who := Identity{User: q.Get("user"), Name: q.Get("name")}
+	if err := ValidIdentity(who); err != nil {
+		return Identity{}, err
+	}
+	if who.User == "" {
+		who.User = "anon-" + usecase.NewSessionID()[:10]
+	}
+	return who, nil
+}
+
+// ValidIdentity checks the user and name a session gives itself.
+func ValidIdentity(who Identity) error {
+	if !utf8.ValidString(who.User) || len(who.User) > maxUserLen {
+		return fmt.Errorf("%w: user must be at most %d bytes of UTF-8", domain.ErrInvalid, maxUserLen)
+	}
+	if !utf8.ValidString(who.Name) || utf8.RuneCountInString(who.Name) > maxNameLen {
+		return fmt.Errorf("%w: name must be at most %d characters", domain.ErrInvalid, maxNameLen)
+	}
+	return nil
+}

@@ -1,0 +1,237 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/olahol/melody"
+	"golang.org/x/time/rate"
+
+	"github.com/papercast/papercast/domain"
+	"github.com/papercast/papercast/protocol"
+	"github.com/papercast/papercast/usecase"
+)
+
+const sessionKey = "papercast.session"
+
+// session is one WebSocket connection. Its fields are used only by the
+// connection's read goroutine (melody runs connect, message and disconnect
+// handlers there), except the Sink methods, which only touch melody's
+// goroutine-safe Write/Close and the once-guarded slow close.
+type session struct {
+	h      *Handler
+	s      *melody.Session
+	req    usecase.JoinRequest
+	member *usecase.Member
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	ops      *rate.Limiter
+	presence *rate.Limiter
+	strikes  int
+
+	closeOnce sync.Once
+}
+
+func sessionOf(s *melody.Session) *session {
+	v, _ := s.Get(sessionKey)
+	sess, _ := v.(*session)
+	return sess
+}
+
+// onConnect joins the hub. It runs before melody starts the write pump, so
+// Start may write the first frames straight to the connection.
+func (h *Handler) onConnect(s *melody.Session) {
+	sess := sessionOf(s)
+	if sess == nil {
+		return
+	}
+	h.wg.Add(1)
+	h.metrics.Sessions(1)
+	sess.s = s
+	sess.ctx, sess.cancel = context.WithCancel(context.Background())
+	sess.ops = rate.NewLimiter(rate.Limit(h.opts.OpsPerSecond), h.opts.OpsBurst)
+	sess.presence = rate.NewLimiter(rate.Limit(h.opts.PresencePerSecond), max(1, int(h.opts.PresencePerSecond)))
+	defer sess.recoverPanic("connect")
+	m, err := h.hub.Join(sess.ctx, sess.req, sess)
+	if err != nil {
+		code := errorCode(err)
+		h.log.Info("join refused", "paper", sess.req.PaperID, "code", code, "err", err)
+		_ = s.Write(protocol.ErrorFrame("", code, errorMessage(code, err)))
+		switch {
+		case errors.Is(err, domain.ErrNotFound):
+			sess.closeWith(CloseDeleted, "paper not found")
+		default:
+			sess.closeWith(CloseTryLater, "try again later")
+		}
+		return
+	}
+	sess.member = m
+	h.log.Debug("session joined", "paper", sess.req.PaperID, "session", m.Author().Session, "resume", sess.req.Resume)
+}
+
+func (h *Handler) onDisconnect(s *melody.Session) {
+	sess := sessionOf(s)
+	if sess == nil || sess.s == nil {
+		return
+	}
+	defer h.wg.Done()
+	defer h.metrics.Sessions(-1)
+	sess.cancel()
+	if sess.member != nil {
+		sess.member.Leave()
+	}
+}
+
+// onError sees melody's errors. A full send buffer means the client is not
+// reading: close it (4008) so it resumes instead of silently missing frames.
+// It may run under the room lock (inside Send), so it must not block.
+func (h *Handler) onError(s *melody.Session, err error) {
+	sess := sessionOf(s)
+	if sess == nil {
+		return
+	}
+	if errors.Is(err, melody.ErrMessageBufferFull) {
+		sess.closeSlow()
+	}
+}
+
+// onBinary refuses binary frames: protocol v1 is JSON text.
+func (h *Handler) onBinary(s *melody.Session, _ []byte) {
+	h.metrics.Frame("binary", "unsupported")
+	_ = s.Write(protocol.ErrorFrame("", protocol.CodeUnsupported, "binary frames are not supported: send JSON text frames"))
+}
+
+func (h *Handler) onMessage(s *melody.Session, data []byte) {
+	sess := sessionOf(s)
+	if sess == nil || sess.member == nil {
+		return
+	}
+	defer sess.recoverPanic("message")
+	sess.handle(data)
+}
+
+// handle runs one client frame to completion: the session's ops are applied
+// in the order it sends them, and nothing waits on any other session.
+func (sess *session) handle(data []byte) {
+	f, err := protocol.DecodeClient(data)
+	if err != nil {
+		ref := ""
+		var de *protocol.DecodeError
+		if errors.As(err, &de) {
+			ref = de.Ref
+		}
+		sess.fail("frame", ref, err)
+		return
+	}
+	switch f.Type {
+	case protocol.TypeUpsert, protocol.TypeDelete:
+		if !sess.ops.Allow() {
+			sess.rateLimited(f.Type, f.Ref)
+			return
+		}
+		seq, err := sess.member.Edit(sess.ctx, f.Op())
+		if err != nil {
+			sess.fail(f.Type, f.Ref, err)
+			return
+		}
+		sess.strikes = 0
+		sess.h.metrics.Frame(f.Type, "ok")
+		_ = sess.s.Write(protocol.AckFrame(f.Ref, seq))
+	case protocol.TypePresence:
+		if !sess.presence.Allow() {
+			sess.rateLimited(f.Type, f.Ref)
+			return
+		}
+		if err := sess.member.SetPresence(sess.ctx, f.State); err != nil {
+			sess.fail(f.Type, f.Ref, err)
+			return
+		}
+		sess.strikes = 0
+		sess.h.metrics.Frame(f.Type, "ok")
+	}
+}
+
+func (sess *session) fail(kind, ref string, err error) {
+	code := errorCode(err)
+	sess.h.metrics.Frame(kind, code)
+	if code == protocol.CodeUnavailable {
+		sess.h.log.Warn("edit failed", "paper", sess.req.PaperID, "session", sess.member.Author().Session, "err", err)
+	}
+	_ = sess.s.Write(protocol.ErrorFrame(ref, code, errorMessage(code, err)))
+}
+
+func (sess *session) rateLimited(kind, ref string) {
+	sess.strikes++
+	if sess.strikes >= sess.h.opts.AbuseStrikes {
+		sess.h.metrics.Frame(kind, "abuse")
+		sess.h.log.Warn("closing abusive session", "paper", sess.req.PaperID, "session", sess.member.Author().Session, "strikes", sess.strikes)
+		code, text := closeCode(domain.ClosePolicy)
+		sess.closeWith(code, text)
+		return
+	}
+	sess.fail(kind, ref, fmt.Errorf("%w: slow down", domain.ErrRateLimited))
+}
+
+// recoverPanic keeps a bug in one session from taking the server down: it is
+// logged with its stack and that session is closed with 1011.
+func (sess *session) recoverPanic(where string) {
+	if v := recover(); v != nil {
+		sess.h.log.Error("panic in session", "where", where, "paper", sess.req.PaperID, "panic", v, "stack", string(debug.Stack()))
+		sess.closeWith(CloseInternal, "internal error")
+	}
+}
+
+func (sess *session) closeWith(code int, text string) {
+	_ = sess.s.CloseWithMsg(melody.FormatCloseMessage(code, text))
+}
+
+// Start implements usecase.Sink: the write pump has not started yet (see
+// onConnect), so this goroutine is the connection's only writer.
+func (sess *session) Start(frames [][]byte) error {
+	c := sess.s.WebsocketConnection()
+	for _, f := range frames {
+		_ = c.SetWriteDeadline(time.Now().Add(sess.h.opts.WriteWait))
+		if err := c.WriteMessage(websocket.TextMessage, f); err != nil {
+			return fmt.Errorf("write first frames: %w", err)
+		}
+	}
+	return nil
+}
+
+// Send implements usecase.Sink.
+func (sess *session) Send(frame []byte) { _ = sess.s.Write(frame) }
+
+// Close implements usecase.Sink.
+func (sess *session) Close(reason domain.CloseReason) {
+	if reason == domain.CloseTooSlow {
+		sess.closeSlow()
+		return
+	}
+	code, text := closeCode(reason)
+	sess.closeWith(code, text)
+}
+
+// closeSlow closes a client that stopped reading. Its send buffer is full, so
+// a queued close frame would be dropped: the close frame goes out as a
+// control frame (gorilla allows that beside the write pump) from a short-lived
+// goroutine, because the caller may hold the room lock.
+func (sess *session) closeSlow() {
+	sess.closeOnce.Do(func() {
+		sess.h.metrics.SlowConsumerClosed()
+		sess.h.log.Info("closing slow consumer", "paper", sess.req.PaperID)
+		sess.h.wg.Add(1)
+		go func() {
+			defer sess.h.wg.Done()
+			c := sess.s.WebsocketConnection()
+			code, text := closeCode(domain.CloseTooSlow)
+			_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
+			_ = c.Close()
+		}()
+	})
+}

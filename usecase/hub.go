@@ -1,0 +1,500 @@
+package usecase
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/papercast/papercast/domain"
+	"github.com/papercast/papercast/paper"
+	"github.com/papercast/papercast/protocol"
+)
+
+// Sink is one live session as the hub sees it. delivery/ws implements it on
+// a WebSocket connection.
+type Sink interface {
+	// Start writes a joining session's first frames (snapshot or resumed,
+	// then missed ops). It may block; it is called once, before any Send,
+	// without any lock held.
+	Start(frames [][]byte) error
+	// Send queues a frame without blocking. The frame is shared with every
+	// other receiver and must not be modified. A sink whose buffer is full
+	// closes itself (too slow); the hub does not wait for it.
+	Send(frame []byte)
+	// Close ends the session for the given reason.
+	Close(reason domain.CloseReason)
+}
+
+// HubOptions tune the fan-out.
+type HubOptions struct {
+	// MaxSessionsPerPaper bounds the sessions one replica holds on one paper.
+	MaxSessionsPerPaper int
+	// MaxSessions bounds the sessions of this replica.
+	MaxSessions int
+	// JoinBuffer bounds the frames held for a session while it joins.
+	JoinBuffer int
+	// PresenceHeartbeat is how often local sessions' presence is refreshed.
+	PresenceHeartbeat time.Duration
+	// StoreTimeout bounds every store call made on a session's behalf.
+	StoreTimeout time.Duration
+}
+
+func (o *HubOptions) defaults() {
+	if o.JoinBuffer <= 0 {
+		o.JoinBuffer = 4096
+	}
+	if o.PresenceHeartbeat <= 0 {
+		o.PresenceHeartbeat = 10 * time.Second
+	}
+	if o.StoreTimeout <= 0 {
+		o.StoreTimeout = 5 * time.Second
+	}
+}
+
+// Hub runs live sessions: join (gap-free), edits, presence, and the per-paper
+// fan-out of bus events to this replica's sessions. It keeps one room per
+// paper with local sessions, subscribed to that paper's bus channel while the
+// room has anyone in it, and removed with its subscription when the last
+// session leaves.
+type Hub struct {
+	store    Store
+	presence PresenceStore
+	bus      Bus
+	limits   paper.Limits
+	opts     HubOptions
+	log      *slog.Logger
+	metrics  HubMetrics
+
+	mu       sync.Mutex
+	rooms    map[string]*room
+	sessions int
+	closed   bool
+
+	stop chan struct{}
+	wg   sync.WaitGroup // heartbeat and room recoveries
+}
+
+// HubMetrics receives counts from the hub; nil methods are not allowed, use
+// NopHubMetrics.
+type HubMetrics interface {
+	Delivered(n int)
+	JoinDuration(d time.Duration, resumed bool)
+	Resynced(paperID string)
+}
+
+// NopHubMetrics discards everything.
+type NopHubMetrics struct{}
+
+func (NopHubMetrics) Delivered(int)                    {}
+func (NopHubMetrics) JoinDuration(time.Duration, bool) {}
+func (NopHubMetrics) Resynced(string)                  {}
+
+// NewHub wires a hub and starts its presence heartbeat; Close stops it.
+func NewHub(store Store, presence PresenceStore, bus Bus, limits paper.Limits, opts HubOptions, metrics HubMetrics, log *slog.Logger) *Hub {
+	opts.defaults()
+	if metrics == nil {
+		metrics = NopHubMetrics{}
+	}
+	h := &Hub{
+		store: store, presence: presence, bus: bus, limits: limits, opts: opts, log: log, metrics: metrics,
+		rooms: make(map[string]*room),
+		stop:  make(chan struct{}),
+	}
+	h.wg.Add(1)
+	go h.heartbeat()
+	return h
+}
+
+// JoinRequest asks to join a paper's live session.
+type JoinRequest struct {
+	PaperID string
+	User    string
+	Name    string
+	// Resume asks for the ops after Since in Epoch instead of a snapshot; the
+	// hub falls back to a snapshot when history no longer covers them.
+	Resume bool
+	Since  uint64
+	Epoch  string
+}
+
+// Member is one session joined to a paper.
+type Member struct {
+	hub    *Hub
+	room   *room
+	sink   Sink
+	author domain.Author
+
+	// Guarded by room.mu.
+	live     bool
+	after    uint64   // highest seq sent; frames at or below it are skipped
+	buf      [][]byte // frames that arrived while joining
+	overflow bool
+	state    json.RawMessage // last presence state, re-announced after a resync
+
+	leaveOnce sync.Once
+}
+
+// Author is who this member is.
+func (m *Member) Author() domain.Author { return m.author }
+
+// Exists reports whether a paper exists (ErrNotFound if not), so a delivery
+// can refuse before upgrading a connection.
+func (h *Hub) Exists(ctx context.Context, paperID string) error {
+	if !paper.ValidID(paperID) {
+		return fmt.Errorf("paper %q: %w", paperID, domain.ErrNotFound)
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.opts.StoreTimeout)
+	defer cancel()
+	if _, err := h.store.Paper(ctx, paperID); err != nil {
+		return fmt.Errorf("paper %s: %w", paperID, err)
+	}
+	return nil
+}
+
+// Join adds a session to a paper. The first frame the sink receives is a
+// snapshot or a resumed frame (followed by the missed ops); after it, every op
+// of the paper exactly once, in seq order, with no gap.
+func (h *Hub) Join(ctx context.Context, req JoinRequest, sink Sink) (*Member, error) {
+	start := time.Now()
+	if !paper.ValidID(req.PaperID) {
+		return nil, fmt.Errorf("paper %q: %w", req.PaperID, domain.ErrNotFound)
+	}
+	m := &Member{hub: h, sink: sink, author: domain.Author{Session: NewSessionID(), User: req.User, Name: req.Name}}
+	r, err := h.acquire(ctx, req.PaperID)
+	if err != nil {
+		return nil, err
+	}
+	m.room = r
+	// Registered before anything is read from the store: every event that
+	// arrives from now on is buffered for m, and every event that arrived
+	// before is already in what the store returns below.
+	r.mu.Lock()
+	r.members = append(r.members, m)
+	r.mu.Unlock()
+
+	first, resumed, err := h.load(ctx, r, m, req)
+	if err != nil {
+		m.drop()
+		return nil, err
+	}
+	frames := make([][]byte, 0, 1+len(resumed.frames))
+	frames = append(frames, first.frame)
+	for _, ev := range resumed.frames {
+		frames = append(frames, ev.Frame)
+	}
+	if err := sink.Start(frames); err != nil {
+		m.drop()
+		return nil, fmt.Errorf("join %s: %w", req.PaperID, err)
+	}
+	if err := r.activate(m, first); err != nil {
+		m.drop()
+		return nil, err
+	}
+	h.metrics.JoinDuration(time.Since(start), resumed.ok)
+	return m, nil
+}
+
+type resumeState struct {
+	ok     bool
+	frames []domain.Event
+}
+
+// start is where a member's stream begins.
+type start struct {
+	frame []byte
+	epoch string
+	seq   uint64
+}
+
+// load announces m's presence and reads what its first frame needs.
+func (h *Hub) load(ctx context.Context, r *room, m *Member, req JoinRequest) (start, resumeState, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.opts.StoreTimeout)
+	defer cancel()
+	m.state = json.RawMessage(`{}`)
+	if err := h.presence.SetPresence(ctx, r.id, m.presenceEntry(m.state), protocol.PresenceJoin); err != nil {
+		return start{}, resumeState{}, fmt.Errorf("join %s: presence: %w", r.id, err)
+	}
+	if req.Resume {
+		frames, cur, err := h.store.History(ctx, r.id, req.Epoch, req.Since)
+		switch {
+		case err == nil:
+			pres, err := h.presence.ListPresence(ctx, r.id)
+			if err != nil {
+				return start{}, resumeState{}, fmt.Errorf("join %s: presence: %w", r.id, err)
+			}
+			f := protocol.ResumedFrame(req.Epoch, req.Since, cur, m.author, pres)
+			return start{frame: f, epoch: req.Epoch, seq: cur}, resumeState{ok: true, frames: frames}, nil
+		case errors.Is(err, ErrHistoryGone), errors.Is(err, domain.ErrInvalid):
+			// Fall through to a snapshot.
+		default:
+			return start{}, resumeState{}, fmt.Errorf("join %s: history: %w", r.id, err)
+		}
+	}
+	doc, err := h.store.Snapshot(ctx, r.id)
+	if err != nil {
+		return start{}, resumeState{}, fmt.Errorf("join %s: snapshot: %w", r.id, err)
+	}
+	pres, err := h.presence.ListPresence(ctx, r.id)
+	if err != nil {
+		return start{}, resumeState{}, fmt.Errorf("join %s: presence: %w", r.id, err)
+	}
+	f := protocol.SnapshotFrame(doc, m.author, pres)
+	return start{frame: f, epoch: doc.Paper.Epoch, seq: doc.Paper.Seq}, resumeState{}, nil
+}
+
+func (m *Member) presenceEntry(state json.RawMessage) domain.Presence {
+	return domain.Presence{Session: m.author.Session, User: m.author.User, Name: m.author.Name, State: state}
+}
+
+// Edit validates an op and applies it; the returned seq is for the ack. The
+// op frame reaches every session (this one included) through the bus.
+func (m *Member) Edit(ctx context.Context, op domain.Op) (uint64, error) {
+	if err := m.hub.limits.ValidateOp(op); err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.hub.opts.StoreTimeout)
+	defer cancel()
+	seq, err := m.hub.store.Apply(ctx, m.room.id, op, protocol.OpBody(op, m.author))
+	if err != nil {
+		return 0, fmt.Errorf("%s %s on %s: %w", op.Kind, op.ID, m.room.id, err)
+	}
+	return seq, nil
+}
+
+// SetPresence publishes this session's ephemeral state.
+func (m *Member) SetPresence(ctx context.Context, state json.RawMessage) error {
+	if err := m.hub.limits.ValidatePresence(state); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.hub.opts.StoreTimeout)
+	defer cancel()
+	if err := m.hub.presence.SetPresence(ctx, m.room.id, m.presenceEntry(state), protocol.PresenceUpdate); err != nil {
+		return fmt.Errorf("presence on %s: %w", m.room.id, err)
+	}
+	m.room.mu.Lock()
+	m.state = state
+	m.room.mu.Unlock()
+	return nil
+}
+
+// Leave removes the session from its paper and says goodbye to the others.
+// It is safe to call more than once.
+func (m *Member) Leave() {
+	m.leaveOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), m.hub.opts.StoreTimeout)
+		defer cancel()
+		if err := m.hub.presence.RemovePresence(ctx, m.room.id, m.presenceEntry(nil)); err != nil {
+			// The entry expires by TTL; nothing is lost.
+			m.hub.log.Debug("presence leave failed", "paper", m.room.id, "session", m.author.Session, "err", err)
+		}
+		m.drop()
+	})
+}
+
+// drop unregisters m from its room and releases the room.
+func (m *Member) drop() {
+	r := m.room
+	r.mu.Lock()
+	for i, x := range r.members {
+		if x == m {
+			last := len(r.members) - 1
+			r.members[i] = r.members[last]
+			r.members[last] = nil
+			r.members = r.members[:last]
+			break
+		}
+	}
+	m.buf = nil
+	r.mu.Unlock()
+	m.hub.release(r)
+}
+
+// acquire returns the paper's room with a reference taken, creating and
+// subscribing it if needed.
+func (h *Hub) acquire(ctx context.Context, paperID string) (*room, error) {
+	for {
+		h.mu.Lock()
+		if h.closed {
+			h.mu.Unlock()
+			return nil, fmt.Errorf("%w: server is shutting down", domain.ErrUnavailable)
+		}
+		if h.opts.MaxSessions > 0 && h.sessions >= h.opts.MaxSessions {
+			h.mu.Unlock()
+			return nil, fmt.Errorf("%w: this server holds its maximum of %d sessions", domain.ErrFull, h.opts.MaxSessions)
+		}
+		r := h.rooms[paperID]
+		if r != nil && r.closing {
+			// The last session just left and the room is unsubscribing:
+			// wait for it so two subscriptions of one paper never overlap.
+			done := r.done
+			h.mu.Unlock()
+			select {
+			case <-done:
+				continue
+			case <-ctx.Done():
+				return nil, fmt.Errorf("join %s: %w", paperID, ctx.Err())
+			}
+		}
+		if r != nil && h.opts.MaxSessionsPerPaper > 0 && r.refs >= h.opts.MaxSessionsPerPaper {
+			h.mu.Unlock()
+			return nil, fmt.Errorf("%w: paper %s holds its maximum of %d sessions here", domain.ErrFull, paperID, h.opts.MaxSessionsPerPaper)
+		}
+		creator := r == nil
+		if creator {
+			r = newRoom(h, paperID)
+			h.rooms[paperID] = r
+		}
+		r.refs++
+		h.sessions++
+		h.mu.Unlock()
+
+		if creator {
+			subCtx, cancel := context.WithTimeout(ctx, h.opts.StoreTimeout)
+			unsub, err := h.bus.Subscribe(subCtx, paperID, r)
+			cancel()
+			r.unsubscribe, r.subErr = unsub, err
+			close(r.ready)
+		}
+		select {
+		case <-r.ready:
+		case <-ctx.Done():
+			h.release(r)
+			return nil, fmt.Errorf("join %s: %w", paperID, ctx.Err())
+		}
+		if r.subErr != nil {
+			h.release(r)
+			return nil, fmt.Errorf("join %s: subscribe: %w", paperID, r.subErr)
+		}
+		return r, nil
+	}
+}
+
+// release drops a reference; the last one unsubscribes and removes the room.
+func (h *Hub) release(r *room) {
+	h.mu.Lock()
+	r.refs--
+	h.sessions--
+	if r.refs > 0 {
+		h.mu.Unlock()
+		return
+	}
+	r.closing = true
+	h.mu.Unlock()
+
+	<-r.ready
+	if r.unsubscribe != nil {
+		r.unsubscribe()
+	}
+	close(r.quit)
+	r.wg.Wait()
+
+	h.mu.Lock()
+	if h.rooms[r.id] == r {
+		delete(h.rooms, r.id)
+	}
+	h.mu.Unlock()
+	close(r.done)
+}
+
+// heartbeat keeps this replica's presence entries alive and expires those of
+// replicas that died without saying goodbye.
+func (h *Hub) heartbeat() {
+	defer h.wg.Done()
+	t := time.NewTicker(h.opts.PresenceHeartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+		}
+		h.mu.Lock()
+		rooms := make([]*room, 0, len(h.rooms))
+		for _, r := range h.rooms {
+			rooms = append(rooms, r)
+		}
+		h.mu.Unlock()
+		for _, r := range rooms {
+			r.mu.Lock()
+			sessions := make([]string, 0, len(r.members))
+			for _, m := range r.members {
+				sessions = append(sessions, m.author.Session)
+			}
+			r.mu.Unlock()
+			ctx, cancel := context.WithTimeout(context.Background(), h.opts.StoreTimeout)
+			if err := h.presence.TouchPresence(ctx, r.id, sessions); err != nil {
+				h.log.Warn("presence heartbeat failed", "paper", r.id, "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// Close ends every session with a going-away close and stops the hub. The
+// sessions' own Leave calls then release the rooms.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	h.closed = true
+	rooms := make([]*room, 0, len(h.rooms))
+	for _, r := range h.rooms {
+		rooms = append(rooms, r)
+	}
+	h.mu.Unlock()
+	for _, r := range rooms {
+		r.closeAll(domain.CloseGoingAway)
+	}
+	close(h.stop)
+	h.wg.Wait()
+}
+
+// Wait blocks until every room is gone (all sessions have left) or ctx ends.
+func (h *Hub) Wait(ctx context.Context) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		h.mu.Lock()
+		n := len(h.rooms)
+		h.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d rooms still open: %w", n, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// RoomStats is one room as seen from this replica.
+type RoomStats struct {
+	PaperID  string `json:"paper"`
+	Sessions int    `json:"sessions"`
+	Seq      uint64 `json:"seq"`
+}
+
+// Stats lists this replica's rooms and its session count.
+func (h *Hub) Stats() (rooms []RoomStats, sessions int) {
+	h.mu.Lock()
+	list := make([]*room, 0, len(h.rooms))
+	for _, r := range h.rooms {
+		list = append(list, r)
+	}
+	sessions = h.sessions
+	h.mu.Unlock()
+	rooms = make([]RoomStats, 0, len(list))
+	for _, r := range list {
+		r.mu.Lock()
+		rooms = append(rooms, RoomStats{PaperID: r.id, Sessions: len(r.members), Seq: r.lastSeq})
+		r.mu.Unlock()
+	}
+	return rooms, sessions
+}

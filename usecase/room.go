@@ -1,0 +1,296 @@
+package usecase
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/papercast/papercast/domain"
+	"github.com/papercast/papercast/protocol"
+)
+
+// maxBacklog bounds the events a room holds while it catches up from history.
+const maxBacklog = 1 << 14
+
+// room is one paper's local sessions on this replica. It is the paper's bus
+// handler: every event arrives here once and is written to each session's
+// sink (the frame is encoded once and shared). It also notices lost events:
+// a seq that jumps, or a resubscription, makes it catch up from the store's
+// history before it passes on anything newer.
+type room struct {
+	hub *Hub
+	id  string
+
+	// Set by the creator before ready is closed; read-only after.
+	ready       chan struct{}
+	unsubscribe func()
+	subErr      error
+
+	// Guarded by hub.mu.
+	refs    int
+	closing bool
+	done    chan struct{} // closed once unsubscribed and removed
+
+	quit chan struct{} // closed when the room is released: stops recovery
+	wg   sync.WaitGroup
+
+	mu         sync.Mutex
+	members    []*Member
+	epoch      string
+	lastSeq    uint64 // highest seq passed on
+	recovering bool
+	backlog    [][]byte
+}
+
+func newRoom(h *Hub, id string) *room {
+	return &room{hub: h, id: id, ready: make(chan struct{}), done: make(chan struct{}), quit: make(chan struct{})}
+}
+
+// Event implements BusHandler.
+func (r *room) Event(frame []byte) {
+	defer r.recoverPanic()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.recovering {
+		r.hold(frame)
+		return
+	}
+	_, seq, ok := protocol.EventHeader(frame)
+	if !ok {
+		r.hub.log.Error("undecodable event on bus", "paper", r.id, "bytes", len(frame))
+		return
+	}
+	if seq > 0 && r.epoch != "" && seq > r.lastSeq+1 {
+		// Seqs are contiguous per paper, so the bus lost something.
+		r.hold(frame)
+		r.startRecovery("seq gap")
+		return
+	}
+	r.deliver(frame)
+}
+
+// Resync implements BusHandler: the subscription was re-made, so events may
+// have been lost and presence entries with them.
+func (r *room) Resync() {
+	defer r.recoverPanic()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.startRecovery("resubscribed")
+}
+
+func (r *room) recoverPanic() {
+	if v := recover(); v != nil {
+		r.hub.log.Error("panic in fan-out", "paper", r.id, "panic", v, "stack", string(debug.Stack()))
+	}
+}
+
+// hold keeps an event until recovery finishes. r.mu is held.
+func (r *room) hold(frame []byte) {
+	if len(r.backlog) >= maxBacklog {
+		// Cannot keep up: give every session a clean restart instead.
+		r.resetLocked()
+		return
+	}
+	r.backlog = append(r.backlog, frame)
+}
+
+// deliver passes one event to every member. r.mu is held.
+func (r *room) deliver(frame []byte) {
+	kind, seq, ok := protocol.EventHeader(frame)
+	if !ok {
+		return
+	}
+	if seq > r.lastSeq {
+		r.lastSeq = seq
+	}
+	if kind == "deleted" {
+		for _, m := range r.members {
+			m.sink.Close(domain.CloseDeleted)
+		}
+		return
+	}
+	n := 0
+	for _, m := range r.members {
+		if !m.live {
+			if len(m.buf) >= r.hub.opts.JoinBuffer {
+				m.overflow = true
+				continue
+			}
+			m.buf = append(m.buf, frame)
+			continue
+		}
+		if seq != 0 {
+			if seq <= m.after {
+				continue
+			}
+			m.after = seq
+		}
+		m.sink.Send(frame)
+		n++
+	}
+	r.hub.metrics.Delivered(n)
+}
+
+// activate passes a joining member what arrived while it loaded its first
+// frames (already written by Sink.Start) and makes it live.
+func (r *room) activate(m *Member, first start) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m.overflow {
+		return fmt.Errorf("join %s: %w: too many events while joining", r.id, domain.ErrUnavailable)
+	}
+	if r.epoch != first.epoch {
+		if r.epoch != "" {
+			// The paper's data was lost and recreated: everyone else is on
+			// a history that no longer exists.
+			for _, o := range r.members {
+				if o != m && o.live {
+					o.sink.Close(domain.CloseResync)
+				}
+			}
+		}
+		r.epoch = first.epoch
+		r.lastSeq = first.seq
+	}
+	m.after = first.seq
+	for _, f := range m.buf {
+		kind, seq, ok := protocol.EventHeader(f)
+		if !ok || (seq != 0 && seq <= m.after) {
+			continue
+		}
+		if kind == "deleted" {
+			m.sink.Close(domain.CloseDeleted)
+			break
+		}
+		if seq != 0 {
+			m.after = seq
+		}
+		m.sink.Send(f)
+	}
+	m.buf = nil
+	m.live = true
+	if first.seq > r.lastSeq {
+		r.lastSeq = first.seq
+	}
+	return nil
+}
+
+// startRecovery catches up from history in the background. r.mu is held.
+func (r *room) startRecovery(why string) {
+	if r.recovering || r.epoch == "" {
+		return
+	}
+	r.recovering = true
+	r.hub.metrics.Resynced(r.id)
+	r.hub.log.Warn("catching up from history", "paper", r.id, "reason", why, "after", r.lastSeq)
+	r.wg.Add(1)
+	go r.recover()
+}
+
+// recover fetches the events the bus lost and then the held ones, in order.
+func (r *room) recover() {
+	defer r.wg.Done()
+	defer r.recoverPanic()
+	backoff := 50 * time.Millisecond
+	for {
+		r.mu.Lock()
+		since, epoch := r.lastSeq, r.epoch
+		r.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), r.hub.opts.StoreTimeout)
+		frames, _, err := r.hub.store.History(ctx, r.id, epoch, since)
+		cancel()
+		switch {
+		case err == nil:
+			if r.finishRecovery(frames) {
+				r.reannounce()
+				return
+			}
+			continue // another gap in what was held: go again
+		case errors.Is(err, ErrHistoryGone), errors.Is(err, domain.ErrNotFound), errors.Is(err, domain.ErrInvalid):
+			r.mu.Lock()
+			r.resetLocked()
+			r.mu.Unlock()
+			return
+		}
+		r.hub.log.Warn("history unavailable, retrying", "paper", r.id, "err", err)
+		select {
+		case <-r.quit:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// finishRecovery passes on the fetched frames and then the held ones. It
+// reports false when the held ones have a gap again.
+func (r *room) finishRecovery(frames []domain.Event) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.recovering {
+		return true // reset meanwhile
+	}
+	for _, ev := range frames {
+		if ev.Seq == 0 || ev.Seq > r.lastSeq {
+			r.deliver(ev.Frame)
+		}
+	}
+	held := r.backlog
+	r.backlog = nil
+	for i, f := range held {
+		_, seq, ok := protocol.EventHeader(f)
+		if !ok {
+			continue
+		}
+		if seq > r.lastSeq+1 {
+			r.backlog = append(r.backlog, held[i:]...)
+			return false
+		}
+		r.deliver(f)
+	}
+	r.recovering = false
+	return true
+}
+
+// reannounce restores local presence entries a restarted store may have lost.
+func (r *room) reannounce() {
+	r.mu.Lock()
+	entries := make([]domain.Presence, 0, len(r.members))
+	for _, m := range r.members {
+		entries = append(entries, m.presenceEntry(m.state))
+	}
+	r.mu.Unlock()
+	for _, p := range entries {
+		ctx, cancel := context.WithTimeout(context.Background(), r.hub.opts.StoreTimeout)
+		if err := r.hub.presence.SetPresence(ctx, r.id, p, protocol.PresenceUpdate); err != nil {
+			r.hub.log.Debug("presence re-announce failed", "paper", r.id, "err", err)
+		}
+		cancel()
+	}
+}
+
+// resetLocked gives up on a gap-free stream: every session is told to resume
+// (it gets the ops it missed, or a snapshot). r.mu is held.
+func (r *room) resetLocked() {
+	r.hub.log.Warn("history cannot fill the gap: sessions will resume", "paper", r.id, "sessions", len(r.members))
+	for _, m := range r.members {
+		m.sink.Close(domain.CloseResync)
+	}
+	r.recovering = false
+	r.backlog = nil
+	r.epoch = ""
+	r.lastSeq = 0
+}
+
+// closeAll closes every session of the room.
+func (r *room) closeAll(reason domain.CloseReason) {
+	r.mu.Lock()
+	members := append([]*Member(nil), r.members...)
+	r.mu.Unlock()
+	for _, m := range members {
+		m.sink.Close(reason)
+	}
+}
