@@ -1,0 +1,209 @@
+package protocol
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/papercast/papercast/domain"
+	"github.com/papercast/papercast/paper"
+)
+
+func TestDecodeClient(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    ClientFrame
+		wantErr error
+		wantRef string
+	}{
+		{name: "upsert", in: `{"type":"upsert","ref":"a1","id":"n1","fields":{"text":"Happy birthday!","x":10,"y":20,"color":"#ffd"}}`,
+			want: ClientFrame{Type: "upsert", Ref: "a1", ID: "n1", Fields: map[string]json.RawMessage{"text": json.RawMessage(`"Happy birthday!"`), "x": json.RawMessage("10"), "y": json.RawMessage("20"), "color": json.RawMessage(`"#ffd"`)}}},
+		{name: "upsert compacts values", in: `{"type":"upsert","id":"n1","fields":{"o": { "a" : [1, 2] }}}`,
+			want: ClientFrame{Type: "upsert", ID: "n1", Fields: map[string]json.RawMessage{"o": json.RawMessage(`{"a":[1,2]}`)}}},
+		{name: "null field kept", in: `{"type":"upsert","id":"n1","fields":{"text":null}}`,
+			want: ClientFrame{Type: "upsert", ID: "n1", Fields: map[string]json.RawMessage{"text": json.RawMessage("null")}}},
+		{name: "delete", in: `{"type":"delete","ref":"a2","id":"n1"}`, want: ClientFrame{Type: "delete", Ref: "a2", ID: "n1"}},
+		{name: "presence", in: `{"type":"presence","state":{"cursor":{"x":1,"y":2},"typing":"n1"}}`,
+			want: ClientFrame{Type: "presence", State: json.RawMessage(`{"cursor":{"x":1,"y":2},"typing":"n1"}`)}},
+		{name: "unknown keys ignored", in: `{"type":"delete","id":"n1","extra":[1]}`, want: ClientFrame{Type: "delete", ID: "n1"}},
+		{name: "leading whitespace", in: " \n{\"type\":\"delete\",\"id\":\"n1\"}\n", want: ClientFrame{Type: "delete", ID: "n1"}},
+		{name: "malformed", in: `{"type":"upsert"`, wantErr: domain.ErrInvalid},
+		{name: "not an object", in: `[1,2]`, wantErr: domain.ErrInvalid},
+		{name: "empty", in: ``, wantErr: domain.ErrInvalid},
+		{name: "trailing data", in: `{"type":"delete","id":"n1"} {}`, wantErr: domain.ErrInvalid},
+		{name: "trailing garbage", in: `{"type":"delete","id":"n1"}x`, wantErr: domain.ErrInvalid},
+		{name: "type case-sensitive", in: `{"type":"Upsert","ref":"r","id":"n1","fields":{"a":1}}`, wantErr: domain.ErrUnsupported, wantRef: "r"},
+		{name: "key case-sensitive", in: `{"TYPE":"delete","id":"n1"}`, wantErr: domain.ErrInvalid},
+		{name: "unknown type", in: `{"type":"launch","ref":"r9"}`, wantErr: domain.ErrUnsupported, wantRef: "r9"},
+		{name: "missing type", in: `{"ref":"r1"}`, wantErr: domain.ErrInvalid, wantRef: "r1"},
+		{name: "type not string", in: `{"type":5}`, wantErr: domain.ErrInvalid},
+		{name: "ref not string", in: `{"type":"delete","id":"n1","ref":7}`, wantErr: domain.ErrInvalid},
+		{name: "ref too long", in: `{"type":"delete","id":"n1","ref":"` + strings.Repeat("r", 65) + `"}`, wantErr: domain.ErrInvalid},
+		{name: "id not string", in: `{"type":"delete","ref":"x","id":1}`, wantErr: domain.ErrInvalid, wantRef: "x"},
+		{name: "missing id", in: `{"type":"delete"}`, wantErr: domain.ErrInvalid},
+		{name: "fields missing", in: `{"type":"upsert","id":"n1"}`, wantErr: domain.ErrInvalid},
+		{name: "fields empty", in: `{"type":"upsert","id":"n1","fields":{}}`, wantErr: domain.ErrInvalid},
+		{name: "fields array", in: `{"type":"upsert","id":"n1","fields":[]}`, wantErr: domain.ErrInvalid},
+		{name: "fields null", in: `{"type":"upsert","id":"n1","fields":null}`, wantErr: domain.ErrInvalid},
+		{name: "state not object", in: `{"type":"presence","state":"x"}`, wantErr: domain.ErrInvalid},
+		{name: "invalid utf8", in: "{\"type\":\"upsert\",\"id\":\"n1\",\"fields\":{\"t\":\"\xff\"}}", wantErr: domain.ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := DecodeClient([]byte(tt.in))
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				var de *DecodeError
+				if !errors.As(err, &de) || de.Ref != tt.wantRef {
+					t.Fatalf("ref = %+v, want %q", de, tt.wantRef)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestOpFrameRoundTrip(t *testing.T) {
+	op := domain.Op{Kind: "upsert", ID: "n1", Fields: map[string]json.RawMessage{"y": json.RawMessage("2"), "text": json.RawMessage(`"a\"b"`), "gone": json.RawMessage("null")}}
+	by := domain.Author{Session: "s1", User: "u<1>", Name: "Ada"}
+	frame := OpFrame(42, OpBody(op, by))
+	want := `{"type":"op","seq":42,"op":"upsert","id":"n1","fields":{"gone":null,"text":"a\"b","y":2},"by":{"session":"s1","user":"u\u003c1\u003e","name":"Ada"}}`
+	if string(frame) != want {
+		t.Fatalf("frame\n got %s\nwant %s", frame, want)
+	}
+	var decoded map[string]any
+	if err := json.Unmarshal(frame, &decoded); err != nil {
+		t.Fatalf("op frame is not JSON: %v", err)
+	}
+	kind, seq, ok := EventHeader(frame)
+	if !ok || kind != "op" || seq != 42 {
+		t.Fatalf("EventHeader = %q %d %v", kind, seq, ok)
+	}
+	del := OpFrame(7, OpBody(domain.Op{Kind: "delete", ID: "n1"}, by))
+	if string(del) != `{"type":"op","seq":7,"op":"delete","id":"n1","by":{"session":"s1","user":"u\u003c1\u003e","name":"Ada"}}` {
+		t.Fatalf("delete frame %s", del)
+	}
+}
+
+func TestEventHeader(t *testing.T) {
+	tests := []struct {
+		in   string
+		kind string
+		seq  uint64
+		ok   bool
+	}{
+		{string(FinalizedFrame(9)), "finalized", 9, true},
+		{string(DeletedFrame()), "deleted", 0, true},
+		{string(PresenceFrame("join", domain.Presence{Session: "s"})), "presence", 0, true},
+		{`{"type":"op","seq":}`, "", 0, false},
+		{`{"type":"op","seq":99999999999999999999999}`, "", 0, false},
+		{`garbage`, "", 0, false},
+		{`{"type":"op`, "", 0, false},
+	}
+	for _, tt := range tests {
+		kind, seq, ok := EventHeader([]byte(tt.in))
+		if kind != tt.kind || seq != tt.seq || ok != tt.ok {
+			t.Errorf("EventHeader(%s) = %q %d %v, want %q %d %v", tt.in, kind, seq, ok, tt.kind, tt.seq, tt.ok)
+		}
+	}
+}
+
+func TestServerFramesAreJSON(t *testing.T) {
+	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	doc := domain.Document{
+		Paper:    domain.Paper{ID: "p1", Title: "Hi", Status: "open", Seq: 3, Epoch: "e1", CreatedAt: at},
+		Elements: []domain.Element{{ID: "n1", Fields: map[string]json.RawMessage{"text": json.RawMessage(`"x"`)}}},
+	}
+	you := domain.Author{Session: "s", User: "u", Name: "n"}
+	frames := map[string][]byte{
+		"snapshot":       SnapshotFrame(doc, you, nil),
+		"snapshot-final": SnapshotFrame(domain.Document{Paper: domain.Paper{ID: "p", Status: "final", FinalizedAt: &at}}, you, []domain.Presence{{Session: "s"}}),
+		"resumed":        ResumedFrame("e1", 1, 3, you, []domain.Presence{{Session: "s", State: json.RawMessage(`{"a":1}`)}}),
+		"ack":            AckFrame("a1", 3),
+		"ack-noref":      AckFrame("", 3),
+		"error":          ErrorFrame("a1", CodeInvalid, `bad "thing"`),
+		"presence":       PresenceFrame("update", domain.Presence{Session: "s", State: json.RawMessage(`{"c":1}`)}),
+		"leave":          PresenceFrame("leave", domain.Presence{Session: "s", State: json.RawMessage(`{"c":1}`)}),
+		"finalized":      FinalizedFrame(4),
+	}
+	for name, f := range frames {
+		var v map[string]any
+		if err := json.Unmarshal(f, &v); err != nil {
+			t.Errorf("%s: not JSON: %v: %s", name, err, f)
+		}
+	}
+	var snap struct {
+		Elements []map[string]any `json:"elements"`
+		Presence []any            `json:"presence"`
+		Seq      uint64           `json:"seq"`
+		Paper    PaperJSON        `json:"paper"`
+	}
+	_ = json.Unmarshal(frames["snapshot"], &snap)
+	if snap.Presence == nil || len(snap.Presence) != 0 || snap.Seq != 3 || snap.Elements[0]["id"] != "n1" || snap.Paper.CreatedAt != "2026-11-25T12:00:00Z" {
+		t.Fatalf("snapshot decoded to %+v", snap)
+	}
+	var leave struct{ State map[string]any }
+	_ = json.Unmarshal(frames["leave"], &leave)
+	if len(leave.State) != 0 {
+		t.Fatal("leave carries state")
+	}
+}
+
+// FuzzDecodeClient checks that any input either decodes to a frame the
+// paper rules can judge or fails with a protocol error, never panics, and
+// that accepted upserts re-encode to valid JSON op frames.
+func FuzzDecodeClient(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"upsert","ref":"a1","id":"n1","fields":{"text":"Happy birthday!","x":10,"y":20,"color":"#ffd"}}`,
+		`{"type":"delete","ref":"a2","id":"n1"}`,
+		`{"type":"presence","state":{"cursor":{"x":1,"y":2},"typing":"n1"}}`,
+		`{"type":"upsert","id":"n1","fields":{"t":null}}`,
+		`{"type":"upsert","id":"n1","fields":{}}`,
+		`{"type":"x"}`, `[]`, `{`, "\xff", `{"type":"delete","id":"n1"} {}`,
+	} {
+		f.Add([]byte(s))
+	}
+	limits := paper.DefaultLimits()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fr, err := DecodeClient(data)
+		if err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("error is not a DecodeError: %v", err)
+			}
+			if !errors.Is(err, domain.ErrInvalid) && !errors.Is(err, domain.ErrUnsupported) {
+				t.Fatalf("error kind: %v", err)
+			}
+			if len(de.Ref) > MaxRefLen {
+				t.Fatal("ref over limit echoed")
+			}
+			return
+		}
+		switch fr.Type {
+		case TypeUpsert, TypeDelete:
+			if err := limits.ValidateOp(fr.Op()); err != nil {
+				return
+			}
+			frame := OpFrame(1, OpBody(fr.Op(), domain.Author{Session: "s", User: "u"}))
+			if !json.Valid(frame) {
+				t.Fatalf("op frame not JSON: %s", frame)
+			}
+		case TypePresence:
+			_ = limits.ValidatePresence(fr.State)
+		default:
+			t.Fatalf("accepted type %q", fr.Type)
+		}
+	})
+}
