@@ -1,0 +1,146 @@
+// Package web serves the board page: a landing page that creates a paper
+// (`GET /`), the live board of one paper (`GET /p/:id`) and their static
+// assets (`GET /static/*`). The pages are plain HTML, CSS and JavaScript
+// embedded in the binary; they talk to the server through protocol v1 only
+// (REST v1 and the WebSocket), exactly as any other frontend would.
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"path"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// files are the pages and their assets. go:embed needs a package-level
+// variable; it is read-only.
+//
+//go:embed pages static
+var files embed.FS
+
+// asset is one embedded file, ready to serve.
+type asset struct {
+	name  string
+	data  []byte
+	ctype string
+	etag  string
+}
+
+// contentTypes is set explicitly rather than taken from the system's MIME
+// table, which differs between machines (and nosniff makes it matter).
+var contentTypes = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".svg":  "image/svg+xml",
+	".png":  "image/png",
+	".ico":  "image/x-icon",
+	".txt":  "text/plain; charset=utf-8",
+}
+
+// Register mounts the landing page, the board and the static assets on e.
+func Register(e *echo.Echo) {
+	assets, err := load(files)
+	if err != nil {
+		// The files are compiled in: a failure here is a build mistake that
+		// the package's tests catch, not a runtime condition.
+		panic(fmt.Sprintf("web: %v", err))
+	}
+	index, board := assets["pages/index.html"], assets["pages/board.html"]
+	methods := []string{http.MethodGet, http.MethodHead}
+	e.Match(methods, "/", func(c echo.Context) error { return serve(c, index) })
+	e.Match(methods, "/p/:id", func(c echo.Context) error { return serve(c, board) })
+	e.Match(methods, "/static/*", func(c echo.Context) error {
+		// An exact lookup: no path cleaning, so "../" can never leave static/.
+		a, ok := assets["static/"+c.Param("*")]
+		if !ok {
+			return echo.ErrNotFound
+		}
+		return serve(c, a)
+	})
+}
+
+// load reads every embedded file once, with its content type and an ETag
+// from its content (embedded files have no modification time).
+func load(fsys fs.FS) (map[string]*asset, error) {
+	out := make(map[string]*asset)
+	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		ctype, ok := contentTypes[path.Ext(name)]
+		if !ok {
+			return fmt.Errorf("%s: no content type for %q", name, path.Ext(name))
+		}
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", name, err)
+		}
+		sum := sha256.Sum256(data)
+		out[name] = &asset{name: name, data: data, ctype: ctype, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load embedded files: %w", err)
+	}
+	for _, need := range []string{"pages/index.html", "pages/board.html"} {
+		if out[need] == nil {
+			return nil, fmt.Errorf("load embedded files: %s is missing", need)
+		}
+	}
+	return out, nil
+}
+
+// serve writes a with the page headers. Assets are not fingerprinted, so
+// browsers revalidate each time (no-cache) and get a 304 while the binary
+// is unchanged; ServeContent answers If-None-Match, HEAD and ranges.
+func serve(c echo.Context, a *asset) error {
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, a.ctype)
+	h.Set("Cache-Control", "no-cache")
+	h.Set("ETag", a.etag)
+	h.Set(echo.HeaderXContentTypeOptions, "nosniff")
+	h.Set(echo.HeaderContentSecurityPolicy, csp(c.Request().Host))
+	// The owner key lives in the URL fragment, which browsers never send;
+	// no-referrer also keeps paper ids out of other sites' logs.
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set(echo.HeaderXFrameOptions, "DENY")
+	http.ServeContent(c.Response(), c.Request(), a.name, time.Time{}, bytes.NewReader(a.data))
+	return nil
+}
+
+// csp allows the page's own scripts, styles and images, and network
+// connections to its own origin only: REST through 'self' and the WebSocket
+// through ws:// and wss:// of the same host (older browsers do not let
+// 'self' cover ws:). No inline script or style is allowed, so injected
+// markup cannot run. A Host header that is not a plain host[:port] gets
+// only 'self' rather than being copied into the header.
+func csp(host string) string {
+	connect := "'self'"
+	if validHost(host) {
+		connect += " ws://" + host + " wss://" + host
+	}
+	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+		"connect-src " + connect + "; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+}
+
+func validHost(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '.' || c == '-' || c == ':' || c == '[' || c == ']') {
+			return false
+		}
+	}
+	return true
+}
