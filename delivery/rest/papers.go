@@ -1,0 +1,220 @@
+package rest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/papercast/papercast/docs"
+	"github.com/papercast/papercast/domain"
+	"github.com/papercast/papercast/paper"
+	"github.com/papercast/papercast/protocol"
+)
+
+// HeaderOwnerKey carries the owner key when Authorization is taken by a
+// JWT (JWT mode); otherwise the key goes in Authorization: Bearer.
+const HeaderOwnerKey = "X-Owner-Key"
+
+// handlers serves REST v1 from one Service.
+type handlers struct {
+	svc Service
+}
+
+// Register adds the REST v1 routes, /healthz, /readyz and /v1/openapi.yaml
+// to e (built by NewEcho, whose error handler writes every error returned
+// here). The WebSocket route GET /v1/papers/:id/ws belongs to delivery/ws.
+func Register(e *echo.Echo, svc Service) {
+	h := &handlers{svc: svc}
+	e.POST("/v1/papers", h.create)
+	e.GET("/v1/papers/:id", h.get)
+	e.DELETE("/v1/papers/:id", h.delete)
+	e.POST("/v1/papers/:id/finalize", h.finalize)
+	e.GET("/v1/openapi.yaml", openAPI)
+	e.GET("/healthz", healthz)
+	e.GET("/readyz", h.readyz)
+}
+
+// paperMeta is a paper's metadata in REST bodies. It has no owner key field
+// on purpose: only createdPaper, sent once, carries the key.
+type paperMeta struct {
+	ID          string  `json:"id"`
+	Title       string  `json:"title"`
+	To          string  `json:"to"`
+	Status      string  `json:"status"`
+	Seq         uint64  `json:"seq"`
+	Epoch       string  `json:"epoch"`
+	CreatedAt   string  `json:"createdAt"`
+	FinalizedAt *string `json:"finalizedAt,omitempty"`
+}
+
+type createdPaper struct {
+	paperMeta
+	OwnerKey string `json:"ownerKey"`
+}
+
+func metaOf(p domain.Paper) paperMeta {
+	w := protocol.Paper(p)
+	return paperMeta{
+		ID: w.ID, Title: w.Title, To: w.To, Status: w.Status,
+		Seq: p.Seq, Epoch: p.Epoch, CreatedAt: w.CreatedAt, FinalizedAt: w.FinalizedAt,
+	}
+}
+
+// documentJSON writes a document as the paper's metadata plus "elements".
+// Elements go through protocol.AppendElements so field values leave exactly
+// as they were stored (encoding/json would re-escape <, > and &).
+func documentJSON(doc domain.Document) []byte {
+	meta, _ := json.Marshal(metaOf(doc.Paper)) // strings and numbers always marshal
+	b := make([]byte, 0, len(meta)+64+256*len(doc.Elements))
+	b = append(b, meta[:len(meta)-1]...)
+	b = append(b, `,"elements":`...)
+	b = protocol.AppendElements(b, doc.Elements)
+	return append(b, '}')
+}
+
+// etag identifies a document version: a paper's seq only grows within one
+// epoch, and a new epoch means new data.
+func etag(p domain.Paper) string {
+	return `"` + p.Epoch + "-" + strconv.FormatUint(p.Seq, 10) + `"`
+}
+
+// etagMatches implements If-None-Match: a list of (possibly weak) tags or *.
+func etagMatches(ifNoneMatch, tag string) bool {
+	for part := range strings.SplitSeq(ifNoneMatch, ",") {
+		t := strings.TrimSpace(part)
+		if t == "*" || strings.TrimPrefix(t, "W/") == tag {
+			return true
+		}
+	}
+	return false
+}
+
+// paperID reads the :id path param. Anything that cannot be a paper id is
+// simply not found, before any store is asked.
+func paperID(c echo.Context) (string, error) {
+	id := c.Param("id")
+	if !paper.ValidID(id) {
+		return "", fmt.Errorf("paper: %w", domain.ErrNotFound)
+	}
+	return id, nil
+}
+
+// ownerKey reads the owner key: X-Owner-Key if present, else a Bearer
+// Authorization. An absent or non-Bearer credential is "" (401 from the
+// service, after it has said whether the paper exists).
+func ownerKey(r *http.Request) string {
+	if k := r.Header.Get(HeaderOwnerKey); k != "" {
+		return k
+	}
+	scheme, key, ok := strings.Cut(r.Header.Get(echo.HeaderAuthorization), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(key)
+}
+
+func (h *handlers) create(c echo.Context) error {
+	req := c.Request()
+	if err := checkJSONContentType(req.Header.Get(echo.HeaderContentType)); err != nil {
+		return err
+	}
+	body, err := io.ReadAll(req.Body) // bounded by the BodyLimit middleware
+	if err != nil {
+		return fmt.Errorf("read create body: %w", err)
+	}
+	in, err := decodeCreate(body)
+	if err != nil {
+		return err
+	}
+	p, key, err := h.svc.Create(req.Context(), in.Title, in.To)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/v1/papers/"+p.ID)
+	return c.JSON(http.StatusCreated, createdPaper{paperMeta: metaOf(p), OwnerKey: key})
+}
+
+func writeDocument(c echo.Context, doc domain.Document) error {
+	hdr := c.Response().Header()
+	hdr.Set("ETag", etag(doc.Paper))
+	hdr.Set(echo.HeaderCacheControl, "no-cache")
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, documentJSON(doc))
+}
+
+func (h *handlers) get(c echo.Context) error {
+	id, err := paperID(c)
+	if err != nil {
+		return err
+	}
+	doc, err := h.svc.Document(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	if inm := c.Request().Header.Get("If-None-Match"); inm != "" && etagMatches(inm, etag(doc.Paper)) {
+		hdr := c.Response().Header()
+		hdr.Set("ETag", etag(doc.Paper))
+		hdr.Set(echo.HeaderCacheControl, "no-cache")
+		return c.NoContent(http.StatusNotModified)
+	}
+	return writeDocument(c, doc)
+}
+
+func (h *handlers) finalize(c echo.Context) error {
+	id, err := paperID(c)
+	if err != nil {
+		return err
+	}
+	doc, err := h.svc.Finalize(c.Request().Context(), id, ownerKey(c.Request()))
+	if err != nil {
+		return err
+	}
+	return writeDocument(c, doc)
+}
+
+func (h *handlers) delete(c echo.Context) error {
+	id, err := paperID(c)
+	if err != nil {
+		return err
+	}
+	if err := h.svc.Delete(c.Request().Context(), id, ownerKey(c.Request())); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+type statusBody struct {
+	Status string `json:"status"`
+}
+
+// healthz says the process serves HTTP; it checks no dependency, so a Redis
+// outage never gets a healthy replica restarted.
+func healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, statusBody{Status: "ok"})
+}
+
+// readyTimeout bounds one readiness probe: a store that takes longer than
+// this is not ready, whatever it answers later.
+const readyTimeout = 2 * time.Second
+
+// readyz says this replica can do its work: store and bus (the subscriber
+// connection too) answer.
+func (h *handlers) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
+	defer cancel()
+	if err := h.svc.Ready(ctx); err != nil {
+		return fmt.Errorf("not ready: %w: %w", domain.ErrUnavailable, err)
+	}
+	return c.JSON(http.StatusOK, statusBody{Status: "ok"})
+}
+
+func openAPI(c echo.Context) error {
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-cache")
+	return c.Blob(http.StatusOK, "application/yaml", docs.OpenAPI)
+}
