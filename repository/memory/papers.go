@@ -1,0 +1,246 @@
+package memory
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/papercast/papercast/domain"
+	"github.com/papercast/papercast/paper"
+	"github.com/papercast/papercast/protocol"
+	"github.com/papercast/papercast/usecase"
+)
+
+// paperState is one paper's data. Every field is guarded by mu.
+type paperState struct {
+	mu   sync.Mutex
+	gone bool // deleted: a holder of this pointer must treat the paper as unknown
+	meta domain.Paper
+
+	// Elements by id, and a doubly linked list of them in creation order so
+	// that delete is O(1) and a re-created element goes to the end.
+	elems      map[string]*element
+	head, tail *element
+
+	hist history
+}
+
+type element struct {
+	id     string
+	fields map[string]json.RawMessage // values are never modified in place
+	prev   *element
+	next   *element
+}
+
+func (p *paperState) push(el *element) {
+	el.prev = p.tail
+	if p.tail != nil {
+		p.tail.next = el
+	} else {
+		p.head = el
+	}
+	p.tail = el
+	p.elems[el.id] = el
+}
+
+func (p *paperState) unlink(el *element) {
+	if el.prev != nil {
+		el.prev.next = el.next
+	} else {
+		p.head = el.next
+	}
+	if el.next != nil {
+		el.next.prev = el.prev
+	} else {
+		p.tail = el.prev
+	}
+	el.prev, el.next = nil, nil
+	delete(p.elems, el.id)
+}
+
+func notFound(id string) error { return fmt.Errorf("paper %s: %w", id, domain.ErrNotFound) }
+
+// lookup returns a paper's state, locked. The caller unlocks it.
+func (s *Store) lookup(id string) (*paperState, error) {
+	if err := s.unavailable(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	p := s.papers[id]
+	s.mu.RUnlock()
+	if p == nil {
+		return nil, notFound(id)
+	}
+	p.mu.Lock()
+	if p.gone {
+		p.mu.Unlock()
+		return nil, notFound(id)
+	}
+	return p, nil
+}
+
+// copyPaper returns metadata the caller may keep and modify.
+func copyPaper(m domain.Paper) domain.Paper {
+	m.OwnerKeyHash = append([]byte(nil), m.OwnerKeyHash...)
+	if m.FinalizedAt != nil {
+		t := *m.FinalizedAt
+		m.FinalizedAt = &t
+	}
+	return m
+}
+
+// Create stores a new paper with Seq 0 and a fresh epoch.
+func (s *Store) Create(_ context.Context, p domain.Paper) (domain.Paper, error) {
+	if err := s.unavailable(); err != nil {
+		return domain.Paper{}, err
+	}
+	if p.ID == "" {
+		return domain.Paper{}, fmt.Errorf("%w: paper id is empty", domain.ErrInvalid)
+	}
+	meta := copyPaper(p)
+	meta.Seq = 0
+	meta.Epoch = usecase.NewEpoch()
+	if meta.Status == "" {
+		meta.Status = domain.StatusOpen
+	}
+	st := &paperState{meta: meta, elems: make(map[string]*element), hist: history{size: s.historySize}}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.papers[p.ID]; ok {
+		return domain.Paper{}, fmt.Errorf("paper %s: %w: it exists", p.ID, domain.ErrConflict)
+	}
+	s.papers[p.ID] = st
+	return copyPaper(meta), nil
+}
+
+// Paper returns a paper's metadata.
+func (s *Store) Paper(_ context.Context, id string) (domain.Paper, error) {
+	p, err := s.lookup(id)
+	if err != nil {
+		return domain.Paper{}, err
+	}
+	defer p.mu.Unlock()
+	return copyPaper(p.meta), nil
+}
+
+// Snapshot returns the paper and its elements, in creation order, as of its
+// seq. The element maps are copies; their values share bytes with the store
+// and must not be modified.
+func (s *Store) Snapshot(_ context.Context, id string) (domain.Document, error) {
+	p, err := s.lookup(id)
+	if err != nil {
+		return domain.Document{}, err
+	}
+	defer p.mu.Unlock()
+	doc := domain.Document{Paper: copyPaper(p.meta), Elements: make([]domain.Element, 0, len(p.elems))}
+	for el := p.head; el != nil; el = el.next {
+		doc.Elements = append(doc.Elements, domain.Element{ID: el.id, Fields: maps.Clone(el.fields)})
+	}
+	return doc, nil
+}
+
+// Apply applies a validated op, records and publishes its frame, and
+// returns its seq. A rejected op changes nothing and takes no seq.
+func (s *Store) Apply(_ context.Context, id string, op domain.Op, body []byte) (uint64, error) {
+	p, err := s.lookup(id)
+	if err != nil {
+		return 0, err
+	}
+	defer p.mu.Unlock()
+	if p.meta.Status == domain.StatusFinal {
+		return 0, fmt.Errorf("paper %s: %w", id, domain.ErrFinalized)
+	}
+	el := p.elems[op.ID]
+	switch op.Kind {
+	case domain.OpDelete:
+		if el == nil {
+			return 0, fmt.Errorf("element %s of paper %s: %w", op.ID, id, domain.ErrNotFound)
+		}
+		p.unlink(el)
+	case domain.OpUpsert:
+		var existing map[string]json.RawMessage
+		if el != nil {
+			existing = el.fields
+		}
+		if err := s.limits.CheckMerge(existing, op.Fields, len(p.elems)); err != nil {
+			return 0, fmt.Errorf("element %s of paper %s: %w", op.ID, id, err)
+		}
+		if el == nil {
+			el = &element{id: op.ID}
+			p.push(el)
+		}
+		el.fields = paper.Merge(existing, op.Fields)
+	default:
+		return 0, fmt.Errorf("%w: unknown op %q", domain.ErrInvalid, op.Kind)
+	}
+	return s.record(id, p, domain.EventOp, func(seq uint64) []byte { return protocol.OpFrame(seq, body) }), nil
+}
+
+// record takes the paper's next seq, appends the event to its history and
+// publishes it. The caller holds p.mu, which is what makes the three one step.
+func (s *Store) record(id string, p *paperState, kind string, frame func(seq uint64) []byte) uint64 {
+	p.meta.Seq++
+	ev := domain.Event{Kind: kind, Seq: p.meta.Seq, Frame: frame(p.meta.Seq)}
+	p.hist.push(ev)
+	s.publish(id, ev.Frame)
+	return ev.Seq
+}
+
+// Finalize marks an open paper final; it takes the next seq.
+func (s *Store) Finalize(_ context.Context, id string, at time.Time) (domain.Paper, error) {
+	p, err := s.lookup(id)
+	if err != nil {
+		return domain.Paper{}, err
+	}
+	defer p.mu.Unlock()
+	if p.meta.Status == domain.StatusFinal {
+		return domain.Paper{}, fmt.Errorf("paper %s: %w: already final", id, domain.ErrConflict)
+	}
+	p.meta.Status = domain.StatusFinal
+	p.meta.FinalizedAt = &at
+	s.record(id, p, domain.EventFinalized, protocol.FinalizedFrame)
+	return copyPaper(p.meta), nil
+}
+
+// Delete removes the paper, its history and its presence entries, and
+// publishes protocol.DeletedFrame. Subscriptions to the paper's id stay: they
+// belong to the channel, not to the data.
+func (s *Store) Delete(_ context.Context, id string) error {
+	p, err := s.lookup(id)
+	if err != nil {
+		return err
+	}
+	defer p.mu.Unlock()
+	p.gone = true
+	p.elems, p.head, p.tail, p.hist = nil, nil, nil, history{}
+	s.mu.Lock()
+	delete(s.papers, id)
+	s.mu.Unlock()
+	s.dropRoom(id)
+	s.publish(id, protocol.DeletedFrame())
+	return nil
+}
+
+// History returns the event frames with seq in (since, current].
+func (s *Store) History(_ context.Context, id, epoch string, since uint64) ([]domain.Event, uint64, error) {
+	p, err := s.lookup(id)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer p.mu.Unlock()
+	cur := p.meta.Seq
+	switch {
+	case epoch != p.meta.Epoch:
+		return nil, cur, fmt.Errorf("paper %s epoch %q: %w", id, epoch, usecase.ErrHistoryGone)
+	case since > cur:
+		return nil, cur, fmt.Errorf("%w: since %d is ahead of paper %s at seq %d", domain.ErrInvalid, since, id, cur)
+	}
+	evs, ok := p.hist.since(since, cur)
+	if !ok {
+		return nil, cur, fmt.Errorf("paper %s since %d: %w", id, since, usecase.ErrHistoryGone)
+	}
+	return evs, cur, nil
+}
