@@ -73,7 +73,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			Addrs: cfg.Redis.Addrs, Mode: cfg.Redis.Mode, MasterSet: cfg.Redis.MasterSet,
 			Username: cfg.Redis.Username, Password: cfg.Redis.Password, DB: cfg.Redis.DB, TLS: cfg.Redis.TLS,
 			KeyPrefix: cfg.Redis.KeyPrefix, HistorySize: cfg.History.Size, PresenceTTL: cfg.Presence.TTL,
-			Limits: limits, Timeout: cfg.Redis.Timeout,
+			Limits: limits, DialTimeout: cfg.Redis.Timeout, CommandTimeout: cfg.Redis.Timeout,
 		}, log)
 		if err != nil {
 			return nil, fmt.Errorf("connect to redis at %s: %w", strings.Join(cfg.Redis.Addrs, ","), err)

@@ -150,7 +150,7 @@ func (h *Hub) Exists(ctx context.Context, paperID string) error {
 	ctx, cancel := context.WithTimeout(ctx, h.opts.StoreTimeout)
 	defer cancel()
 	if _, err := h.store.Paper(ctx, paperID); err != nil {
-		return fmt.Errorf("paper %s: %w", paperID, err)
+		return fmt.Errorf("open session: %w", err)
 	}
 	return nil
 }

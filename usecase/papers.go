@@ -54,7 +54,7 @@ func (s *Papers) Document(ctx context.Context, id string) (domain.Document, erro
 	}
 	doc, err := s.store.Snapshot(ctx, id)
 	if err != nil {
-		return domain.Document{}, fmt.Errorf("paper %s: %w", id, err)
+		return domain.Document{}, fmt.Errorf("fetch document: %w", err)
 	}
 	return doc, nil
 }
@@ -66,7 +66,7 @@ func (s *Papers) authorize(ctx context.Context, id, ownerKey string) (domain.Pap
 	}
 	p, err := s.store.Paper(ctx, id)
 	if err != nil {
-		return domain.Paper{}, fmt.Errorf("paper %s: %w", id, err)
+		return domain.Paper{}, fmt.Errorf("check owner: %w", err)
 	}
 	if ownerKey == "" {
 		return domain.Paper{}, fmt.Errorf("%w: the owner key is required", domain.ErrUnauthorized)
