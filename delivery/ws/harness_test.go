@@ -153,7 +153,7 @@ type client struct {
 	frames chan frame
 	done   chan struct{}
 	mu     sync.Mutex
-	close  int // close code received, 0 while open
+	close  int     // close code received, 0 while open
 	held   []frame // frames skipped by next, kept for later calls
 }
 

@@ -319,7 +319,6 @@ func TestRandomEditsConverge(t *testing.T) {
 	}
 }
 
-
 // viewer applies frames the way a frontend does, checking seq continuity.
 type viewer struct {
 	t     *testing.T
