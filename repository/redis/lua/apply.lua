@@ -1,0 +1,117 @@
+-- apply.lua: one op on one paper, atomically: check the paper is open and
+-- the merge stays within the limits (exactly paper.Limits.CheckMerge), merge
+-- the fields, take the next seq, append the event frame to the bounded
+-- history and publish it. A rejected op writes nothing.
+--
+-- Field values are stored and published byte for byte: never cjson (it
+-- rewrites numbers and turns [] into {}).
+--
+-- KEYS[1] meta hash      KEYS[2] field hash ("<elem>:<field>" -> JSON value)
+-- KEYS[3] element hash   ("<elem>" -> "<order> <size> <field> <field>...")
+-- KEYS[4] history list
+-- ARGV[1] history size   ARGV[2] PUBLISH or SPUBLISH   ARGV[3] channel
+-- ARGV[4] frame prefix (protocol.OpFramePrefix)   ARGV[5] op body (protocol.OpBody)
+-- ARGV[6] "u" (upsert) or "d" (delete)   ARGV[7] element id
+-- ARGV[8] max fields   ARGV[9] max element bytes   ARGV[10] max elements
+-- ARGV[11] open status
+-- ARGV[12..] field name, JSON value pairs (upsert)
+local meta, fields, elems, hist = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+
+local status = redis.call('HGET', meta, 'status')
+if not status then
+  return redis.error_reply('PAPERCAST not_found no such paper')
+end
+if status ~= ARGV[11] then
+  return redis.error_reply('PAPERCAST finalized the paper is final')
+end
+
+local id = ARGV[7]
+local cur = redis.call('HGET', elems, id)
+
+if ARGV[6] == 'd' then
+  if not cur then
+    return redis.error_reply('PAPERCAST not_found no such element')
+  end
+  local del = {}
+  local i = 0
+  for w in string.gmatch(cur, '%S+') do
+    i = i + 1
+    if i > 2 then del[#del + 1] = id .. ':' .. w end
+  end
+  if #del > 0 then redis.call('HDEL', fields, unpack(del)) end
+  redis.call('HDEL', elems, id)
+else
+  local order, size, count = nil, 0, 0
+  local has = {}
+  if cur then
+    local i = 0
+    for w in string.gmatch(cur, '%S+') do
+      i = i + 1
+      if i == 1 then
+        order = w
+      elseif i == 2 then
+        size = tonumber(w)
+      else
+        has[w] = true
+        count = count + 1
+      end
+    end
+  elseif redis.call('HLEN', elems) >= tonumber(ARGV[10]) then
+    return redis.error_reply('PAPERCAST too_large a paper holds at most ' .. ARGV[10] .. ' elements')
+  end
+
+  -- Count and size after the merge, as paper.Limits.CheckMerge counts them:
+  -- a field's size is len(name) + len(JSON value); "null" removes it.
+  local n = (#ARGV - 11) / 2
+  local fk = {}
+  for j = 1, n do
+    local k, v = ARGV[10 + 2 * j], ARGV[11 + 2 * j]
+    fk[j] = id .. ':' .. k
+    if has[k] then
+      count = count - 1
+      size = size - #k - redis.call('HSTRLEN', fields, fk[j])
+    end
+    if v ~= 'null' then
+      count = count + 1
+      size = size + #k + #v
+    end
+  end
+  if count > tonumber(ARGV[8]) then
+    return redis.error_reply('PAPERCAST too_large at most ' .. ARGV[8] .. ' fields per element')
+  end
+  if size > tonumber(ARGV[9]) then
+    return redis.error_reply('PAPERCAST too_large an element is at most ' .. ARGV[9] .. ' bytes')
+  end
+
+  local set, del = {}, {}
+  for j = 1, n do
+    local k, v = ARGV[10 + 2 * j], ARGV[11 + 2 * j]
+    if v == 'null' then
+      if has[k] then
+        del[#del + 1] = fk[j]
+        has[k] = nil
+      end
+    else
+      set[#set + 1] = fk[j]
+      set[#set + 1] = v
+      has[k] = true
+    end
+  end
+  if #set > 0 then redis.call('HSET', fields, unpack(set)) end
+  if #del > 0 then redis.call('HDEL', fields, unpack(del)) end
+
+  -- A new element (or one deleted and created again) goes to the end.
+  if not order then
+    order = redis.call('HINCRBY', meta, 'elems', 1)
+  end
+  local rec = {order, size}
+  for k in pairs(has) do rec[#rec + 1] = k end
+  redis.call('HSET', elems, id, table.concat(rec, ' '))
+end
+
+local seq = redis.call('HINCRBY', meta, 'seq', 1)
+local frame = ARGV[4] .. seq .. ',' .. ARGV[5]
+redis.call('RPUSH', hist, frame)
+redis.call('LTRIM', hist, -tonumber(ARGV[1]), -1)
+redis.call(ARGV[2], ARGV[3], frame)
+return seq

@@ -1,0 +1,22 @@
+-- finalize.lua: mark an open paper final, take the next seq, append the
+-- finalized frame to the history and publish it. Returns the new metadata.
+--
+-- KEYS[1] meta hash   KEYS[2] history list
+-- ARGV[1] history size   ARGV[2] PUBLISH or SPUBLISH   ARGV[3] channel
+-- ARGV[4] frame prefix   ARGV[5] frame suffix (around the seq)
+-- ARGV[6] finalizedAt (unix seconds)   ARGV[7] open status   ARGV[8] final status
+local meta, hist = KEYS[1], KEYS[2]
+local status = redis.call('HGET', meta, 'status')
+if not status then
+  return redis.error_reply('PAPERCAST not_found no such paper')
+end
+if status ~= ARGV[7] then
+  return redis.error_reply('PAPERCAST conflict the paper is already final')
+end
+redis.call('HSET', meta, 'status', ARGV[8], 'finalizedAt', ARGV[6])
+local seq = redis.call('HINCRBY', meta, 'seq', 1)
+local frame = ARGV[4] .. seq .. ARGV[5]
+redis.call('RPUSH', hist, frame)
+redis.call('LTRIM', hist, -tonumber(ARGV[1]), -1)
+redis.call(ARGV[2], ARGV[3], frame)
+return redis.call('HGETALL', meta)

@@ -1,0 +1,188 @@
+package redis
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/papercast/papercast/paper"
+)
+
+// Topologies for Options.Mode.
+const (
+	// ModeAuto lets rueidis decide: a sentinel client when MasterSet is set,
+	// otherwise a cluster client if the server is a cluster, else standalone.
+	ModeAuto       = "auto"
+	ModeStandalone = "standalone"
+	ModeSentinel   = "sentinel"
+	ModeCluster    = "cluster"
+)
+
+// Defaults of Options.
+const (
+	DefaultKeyPrefix      = "pc:"
+	DefaultHistorySize    = 1000
+	DefaultPresenceTTL    = 30 * time.Second
+	DefaultDialTimeout    = 5 * time.Second
+	DefaultCommandTimeout = 5 * time.Second
+)
+
+// Options configure the Redis store, presence store and bus.
+type Options struct {
+	// Addrs are host:port addresses: the server, any cluster nodes (seeds),
+	// or the sentinels when MasterSet is set.
+	Addrs []string
+	// Mode is "auto" (or empty), "standalone", "sentinel" or "cluster".
+	// Cluster mode uses sharded pub/sub (SSUBSCRIBE/SPUBLISH).
+	Mode string
+	// MasterSet is the sentinel master set name (sentinel mode).
+	MasterSet string
+	// Username and Password authenticate to Redis (ACL / requirepass).
+	// The password is never logged.
+	Username string
+	Password string
+	// DB is the logical database (standalone and sentinel only).
+	DB int
+	// TLS connects with TLS (server name from the address, TLS 1.2+).
+	TLS bool
+	// KeyPrefix starts every key and channel name (default "pc:"). It must
+	// not contain '{' or '}' (they would break the per-paper hash tag).
+	KeyPrefix string
+	// HistorySize is how many event frames each paper keeps for resume
+	// (default 1000).
+	HistorySize int
+	// PresenceTTL is how long a presence entry lives without a touch
+	// (default 30s).
+	PresenceTTL time.Duration
+	// Limits are the paper limits Apply enforces (zero value: paper.DefaultLimits()).
+	Limits paper.Limits
+	// DialTimeout bounds connecting to Redis (default 5s).
+	DialTimeout time.Duration
+	// CommandTimeout bounds each store call and each (un)subscribe, on top of
+	// the caller's context, so a hung Redis gives ErrUnavailable instead of
+	// a hang. It is also the connections' read/write timeout, so a silent
+	// Redis is noticed (and the bus reports not ready) within about this
+	// long (default 5s).
+	CommandTimeout time.Duration
+}
+
+func (o Options) withDefaults() (Options, error) {
+	o.Addrs = append([]string(nil), o.Addrs...)
+	if o.Mode == "" {
+		o.Mode = ModeAuto
+	}
+	if o.KeyPrefix == "" {
+		o.KeyPrefix = DefaultKeyPrefix
+	}
+	if o.HistorySize == 0 {
+		o.HistorySize = DefaultHistorySize
+	}
+	if o.PresenceTTL == 0 {
+		o.PresenceTTL = DefaultPresenceTTL
+	}
+	if o.Limits == (paper.Limits{}) {
+		o.Limits = paper.DefaultLimits()
+	}
+	if o.DialTimeout == 0 {
+		o.DialTimeout = DefaultDialTimeout
+	}
+	if o.CommandTimeout == 0 {
+		o.CommandTimeout = DefaultCommandTimeout
+	}
+
+	var errs []error
+	if len(o.Addrs) == 0 {
+		errs = append(errs, errors.New("no addresses"))
+	}
+	switch o.Mode {
+	case ModeAuto, ModeStandalone, ModeCluster:
+	case ModeSentinel:
+		if o.MasterSet == "" {
+			errs = append(errs, errors.New("sentinel mode needs a master set"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("unknown mode %q (want auto, standalone, sentinel or cluster)", o.Mode))
+	}
+	if o.Mode == ModeCluster && o.DB != 0 {
+		errs = append(errs, errors.New("a cluster has only db 0"))
+	}
+	if o.DB < 0 {
+		errs = append(errs, fmt.Errorf("db %d is negative", o.DB))
+	}
+	if strings.ContainsAny(o.KeyPrefix, "{}") {
+		errs = append(errs, fmt.Errorf("key prefix %q must not contain { or }", o.KeyPrefix))
+	}
+	if o.HistorySize < 1 {
+		errs = append(errs, fmt.Errorf("history size %d must be at least 1", o.HistorySize))
+	}
+	if o.PresenceTTL < time.Millisecond {
+		errs = append(errs, fmt.Errorf("presence ttl %v is too short", o.PresenceTTL))
+	}
+	if o.DialTimeout < 0 || o.CommandTimeout < 0 {
+		errs = append(errs, errors.New("timeouts must be positive"))
+	}
+	if err := o.Limits.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return o, fmt.Errorf("redis options: %w", err)
+	}
+	return o, nil
+}
+
+// LogValue makes slog print Options without the password.
+func (o Options) LogValue() slog.Value {
+	pw := ""
+	if o.Password != "" {
+		pw = "[redacted]"
+	}
+	return slog.GroupValue(
+		slog.Any("addrs", o.Addrs),
+		slog.String("mode", o.Mode),
+		slog.String("master_set", o.MasterSet),
+		slog.String("username", o.Username),
+		slog.String("password", pw),
+		slog.Int("db", o.DB),
+		slog.Bool("tls", o.TLS),
+		slog.String("key_prefix", o.KeyPrefix),
+		slog.Int("history_size", o.HistorySize),
+		slog.Duration("presence_ttl", o.PresenceTTL),
+	)
+}
+
+// String is LogValue for fmt: Options printed with %v never show the password.
+func (o Options) String() string { return o.LogValue().String() }
+
+// clientOption is the rueidis configuration for the command client.
+func (o Options) clientOption() rueidis.ClientOption {
+	co := rueidis.ClientOption{
+		InitAddress: append([]string(nil), o.Addrs...),
+		Username:    o.Username,
+		Password:    o.Password,
+		SelectDB:    o.DB,
+		// No client-side caching: every read must see the latest write.
+		DisableCache:     true,
+		Dialer:           net.Dialer{Timeout: o.DialTimeout},
+		ConnWriteTimeout: o.CommandTimeout,
+	}
+	if o.TLS {
+		co.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	switch o.Mode {
+	case ModeStandalone:
+		co.ForceSingleClient = true
+	case ModeSentinel:
+		co.Sentinel = rueidis.SentinelOption{MasterSet: o.MasterSet, Dialer: co.Dialer, TLSConfig: co.TLSConfig}
+	case ModeAuto:
+		if o.MasterSet != "" {
+			co.Sentinel = rueidis.SentinelOption{MasterSet: o.MasterSet, Dialer: co.Dialer, TLSConfig: co.TLSConfig}
+		}
+	}
+	return co
+}

@@ -1,0 +1,56 @@
+package redis
+
+import (
+	_ "embed"
+
+	"github.com/redis/rueidis"
+)
+
+// The Lua scripts live beside this file. Each runs as one atomic step inside
+// Redis and touches only keys of one paper (one hash tag, one cluster slot).
+var (
+	//go:embed lua/apply.lua
+	applySrc string
+	//go:embed lua/finalize.lua
+	finalizeSrc string
+	//go:embed lua/create.lua
+	createSrc string
+	//go:embed lua/delete.lua
+	deleteSrc string
+	//go:embed lua/snapshot.lua
+	snapshotSrc string
+	//go:embed lua/history.lua
+	historySrc string
+	//go:embed lua/presence_set.lua
+	presenceSetSrc string
+	//go:embed lua/presence_remove.lua
+	presenceRemoveSrc string
+	//go:embed lua/presence_touch.lua
+	presenceTouchSrc string
+	//go:embed lua/presence_list.lua
+	presenceListSrc string
+)
+
+// scripts are per Store (a rueidis.Lua caches its SHA-1 state) and run with
+// EVALSHA, falling back to EVAL after a Redis restart emptied the script
+// cache. None is retried by rueidis: a write that timed out may have landed,
+// and running it twice would apply an op twice.
+type scripts struct {
+	apply, finalize, create, delete, snapshot, history       *rueidis.Lua
+	presenceSet, presenceRemove, presenceTouch, presenceList *rueidis.Lua
+}
+
+func newScripts() scripts {
+	return scripts{
+		apply:          rueidis.NewLuaScript(applySrc),
+		finalize:       rueidis.NewLuaScript(finalizeSrc),
+		create:         rueidis.NewLuaScript(createSrc),
+		delete:         rueidis.NewLuaScript(deleteSrc),
+		snapshot:       rueidis.NewLuaScriptReadOnly(snapshotSrc),
+		history:        rueidis.NewLuaScriptReadOnly(historySrc),
+		presenceSet:    rueidis.NewLuaScript(presenceSetSrc),
+		presenceRemove: rueidis.NewLuaScript(presenceRemoveSrc),
+		presenceTouch:  rueidis.NewLuaScript(presenceTouchSrc),
+		presenceList:   rueidis.NewLuaScriptReadOnly(presenceListSrc),
+	}
+}

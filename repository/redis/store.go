@@ -1,0 +1,529 @@
+// Package redis keeps papers, presence and the per-paper event bus in Redis
+// with github.com/redis/rueidis, so any number of replicas share one state
+// and one order of events. It implements usecase.Store, usecase.PresenceStore
+// and usecase.Bus.
+//
+// Every key of a paper carries the hash tag {paperID}, so a Redis Cluster
+// keeps a paper in one slot and each Lua script runs on one node:
+//
+//	<prefix>{id}:meta  hash   title, to, status, seq, epoch, createdAt,
+//	                          finalizedAt (unix seconds), owner (hex SHA-256),
+//	                          elems (counter giving elements their order)
+//	<prefix>{id}:f     hash   "<element>:<field>" -> JSON value, byte for byte
+//	<prefix>{id}:e     hash   "<element>" -> "<order> <size> <field>..." so the
+//	                          scripts check limits without parsing JSON
+//	<prefix>{id}:h     list   the last HistorySize event frames
+//	<prefix>{id}:p     hash   presence: session -> JSON entry
+//	<prefix>{id}:pl    hash   presence: session -> ready-made leave frame
+//	<prefix>{id}:pz    zset   presence: session -> expiry (unix ms, Redis clock)
+//	<prefix>{id}:ch    the paper's pub/sub channel (sharded in cluster mode)
+//
+// Start-up: New fails (wrapping domain.ErrUnavailable) when Redis cannot be
+// reached; the caller decides whether to retry. Afterwards rueidis reconnects
+// by itself, and the bus resubscribes every channel and tells each handler
+// to Resync.
+package redis
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/papercast/papercast/domain"
+	"github.com/papercast/papercast/paper"
+	"github.com/papercast/papercast/protocol"
+	"github.com/papercast/papercast/usecase"
+)
+
+var (
+	_ usecase.Store         = (*Store)(nil)
+	_ usecase.PresenceStore = (*Store)(nil)
+	_ usecase.Bus           = (*Store)(nil)
+)
+
+// Store is the Redis store, presence store and bus. It is safe for
+// concurrent use. Close it when done.
+type Store struct {
+	opts Options
+	log  *slog.Logger
+	// cmd carries commands and scripts; sub is a second client used only
+	// for pub/sub, so a burst of events never queues behind (or in front
+	// of) commands, and its connection state is the bus's readiness.
+	cmd, sub rueidis.Client
+	sharded  bool // cluster mode: SSUBSCRIBE/SPUBLISH
+	pubCmd   string
+	scripts  scripts
+
+	// Script arguments that never change, formatted once.
+	histSize, maxFields, maxElemBytes, maxElements, ttlMS string
+	finPrefix, finSuffix                                  string
+
+	mu      sync.Mutex
+	subs    map[string]*subscription
+	closed  bool
+	closing atomic.Bool
+}
+
+// New connects to Redis and returns the store. It fails, wrapping
+// domain.ErrUnavailable, when Redis does not answer within the timeouts.
+// log may be nil.
+func New(ctx context.Context, o Options, log *slog.Logger) (*Store, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	co := o.clientOption()
+	cmd, err := rueidis.NewClient(co)
+	if err != nil {
+		return nil, fmt.Errorf("redis %s: %w: %w", strings.Join(o.Addrs, ","), domain.ErrUnavailable, err)
+	}
+	mode := cmd.Mode()
+	if o.Mode == ModeCluster && mode != rueidis.ClientModeCluster {
+		cmd.Close()
+		return nil, fmt.Errorf("redis %s: mode cluster asked, but the server is %s", strings.Join(o.Addrs, ","), mode)
+	}
+	// The pub/sub client: same topology, fixed to what the command client
+	// found, and without rueidis's own retries so that every broken
+	// subscription surfaces to the bus (which marks it down, resubscribes
+	// and has the handler resync).
+	so := o.clientOption()
+	so.DisableRetry = true
+	so.WriteBufferEachConn = 64 << 10 // it only writes (un)subscribes and pings
+	if mode == rueidis.ClientModeStandalone {
+		so.ForceSingleClient = true
+	}
+	sub, err := rueidis.NewClient(so)
+	if err != nil {
+		cmd.Close()
+		return nil, fmt.Errorf("redis %s: pub/sub connection: %w: %w", strings.Join(o.Addrs, ","), domain.ErrUnavailable, err)
+	}
+	fin := string(protocol.FinalizedFrame(0))
+	zero := strings.LastIndex(fin, "0")
+	s := &Store{
+		opts:         o,
+		log:          log,
+		cmd:          cmd,
+		sub:          sub,
+		sharded:      mode == rueidis.ClientModeCluster,
+		pubCmd:       "PUBLISH",
+		scripts:      newScripts(),
+		histSize:     strconv.Itoa(o.HistorySize),
+		maxFields:    strconv.Itoa(o.Limits.MaxFields),
+		maxElemBytes: strconv.Itoa(o.Limits.MaxElementBytes),
+		maxElements:  strconv.Itoa(o.Limits.MaxElements),
+		ttlMS:        strconv.FormatInt(o.PresenceTTL.Milliseconds(), 10),
+		finPrefix:    fin[:zero],
+		finSuffix:    fin[zero+1:],
+		subs:         make(map[string]*subscription),
+	}
+	if s.sharded {
+		s.pubCmd = "SPUBLISH"
+	}
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	log.Info("redis store connected", "options", o, "mode", string(mode))
+	return s, nil
+}
+
+// Close ends every subscription and closes the connections. Handlers get
+// no calls after Close returns (except one already in progress).
+func (s *Store) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	// Closing the connections drops every subscription at once: no
+	// UNSUBSCRIBE per channel.
+	s.closing.Store(true)
+	var subs []*subscription
+	for _, sub := range s.subs {
+		sub.mu.Lock()
+		if !sub.closing {
+			sub.closing = true
+			subs = append(subs, sub)
+		}
+		for _, l := range sub.listeners {
+			l.stop()
+		}
+		sub.listeners = nil
+		sub.mu.Unlock()
+	}
+	s.mu.Unlock()
+	for _, sub := range subs {
+		sub.close()
+	}
+	s.sub.Close()
+	s.cmd.Close()
+}
+
+// Sharded reports whether the bus uses sharded pub/sub (cluster mode).
+func (s *Store) Sharded() bool { return s.sharded }
+
+// keys of one paper.
+type keys struct {
+	meta, fields, elems, hist string
+	pres, presLeave, presExp  string
+	channel                   string
+}
+
+func (s *Store) keys(id string) keys {
+	base := s.opts.KeyPrefix + "{" + id + "}:"
+	return keys{
+		meta:      base + "meta",
+		fields:    base + "f",
+		elems:     base + "e",
+		hist:      base + "h",
+		pres:      base + "p",
+		presLeave: base + "pl",
+		presExp:   base + "pz",
+		channel:   base + "ch",
+	}
+}
+
+// Channel is the pub/sub channel of a paper (for tests and tools).
+func (s *Store) Channel(paperID string) string { return s.keys(paperID).channel }
+
+// opCtx bounds one call by CommandTimeout.
+func (s *Store) opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.opts.CommandTimeout)
+}
+
+// errPrefix starts the error replies of our scripts: "PAPERCAST <code> <message>".
+const errPrefix = "PAPERCAST "
+
+var scriptErrors = map[string]error{
+	"not_found": domain.ErrNotFound,
+	"finalized": domain.ErrFinalized,
+	"too_large": domain.ErrTooLarge,
+	"conflict":  domain.ErrConflict,
+	"invalid":   domain.ErrInvalid,
+}
+
+// Redis error replies that mean "cannot serve writes right now".
+var unavailableReplies = []string{"LOADING", "BUSY", "CLUSTERDOWN", "TRYAGAIN", "READONLY", "MASTERDOWN", "NOREPLICAS", "OOM", "MOVED", "ASK"}
+
+// mapErr turns a rueidis error into one wrapping a domain error: our
+// scripts' refusals to their domain error, a Redis that is down, hung,
+// loading or failing over to domain.ErrUnavailable.
+func mapErr(what, id string, err error) error {
+	if rerr, ok := rueidis.IsRedisErr(err); ok {
+		msg := rerr.Error()
+		if rest, ok := strings.CutPrefix(msg, errPrefix); ok {
+			code, detail, _ := strings.Cut(rest, " ")
+			if derr, ok := scriptErrors[code]; ok {
+				return fmt.Errorf("%s %s: %w: %s", what, id, derr, detail)
+			}
+		}
+		for _, p := range unavailableReplies {
+			if strings.HasPrefix(msg, p) {
+				return fmt.Errorf("%s %s: %w: %w", what, id, domain.ErrUnavailable, err)
+			}
+		}
+		return fmt.Errorf("%s %s: redis: %w", what, id, err)
+	}
+	// Not a Redis reply: connection refused or lost, timeout, closed client.
+	return fmt.Errorf("%s %s: %w: %w", what, id, domain.ErrUnavailable, err)
+}
+
+// Ping checks the command path to Redis.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	if err := s.cmd.Do(ctx, s.cmd.B().Ping().Build()).Error(); err != nil {
+		return mapErr("ping", "redis", err)
+	}
+	return nil
+}
+
+// Create stores a new paper with seq 0 and a fresh random epoch.
+func (s *Store) Create(ctx context.Context, p domain.Paper) (domain.Paper, error) {
+	if !paper.ValidID(p.ID) {
+		return domain.Paper{}, fmt.Errorf("create %q: %w: bad paper id", p.ID, domain.ErrInvalid)
+	}
+	p.Seq = 0
+	p.Epoch = usecase.NewEpoch()
+	if p.Status == "" {
+		p.Status = domain.StatusOpen
+	}
+	p.CreatedAt = time.Unix(p.CreatedAt.Unix(), 0).UTC()
+	args := []string{
+		"title", p.Title,
+		"to", p.To,
+		"status", p.Status,
+		"seq", "0",
+		"epoch", p.Epoch,
+		"createdAt", strconv.FormatInt(p.CreatedAt.Unix(), 10),
+		"owner", hex.EncodeToString(p.OwnerKeyHash),
+		"elems", "0",
+	}
+	if p.FinalizedAt != nil {
+		at := time.Unix(p.FinalizedAt.Unix(), 0).UTC()
+		p.FinalizedAt = &at
+		args = append(args, "finalizedAt", strconv.FormatInt(at.Unix(), 10))
+	}
+	k := s.keys(p.ID)
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	if err := s.scripts.create.Exec(ctx, s.cmd, []string{k.meta, k.fields, k.elems, k.hist}, args).Error(); err != nil {
+		return domain.Paper{}, mapErr("create", p.ID, err)
+	}
+	p.OwnerKeyHash = append([]byte(nil), p.OwnerKeyHash...)
+	return p, nil
+}
+
+// Paper returns a paper's metadata.
+func (s *Store) Paper(ctx context.Context, id string) (domain.Paper, error) {
+	if !paper.ValidID(id) {
+		return domain.Paper{}, fmt.Errorf("paper %q: %w", id, domain.ErrNotFound)
+	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	m, err := s.cmd.Do(ctx, s.cmd.B().Hgetall().Key(s.keys(id).meta).Build()).AsStrMap()
+	if err != nil {
+		return domain.Paper{}, mapErr("paper", id, err)
+	}
+	return parseMeta(id, m)
+}
+
+// parseMeta reads a meta hash.
+func parseMeta(id string, m map[string]string) (domain.Paper, error) {
+	if len(m) == 0 {
+		return domain.Paper{}, fmt.Errorf("paper %s: %w", id, domain.ErrNotFound)
+	}
+	p := domain.Paper{ID: id, Title: m["title"], To: m["to"], Status: m["status"], Epoch: m["epoch"]}
+	var errs []error
+	var err error
+	if p.Seq, err = strconv.ParseUint(m["seq"], 10, 64); err != nil {
+		errs = append(errs, err)
+	}
+	created, err := strconv.ParseInt(m["createdAt"], 10, 64)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	p.CreatedAt = time.Unix(created, 0).UTC()
+	if v, ok := m["finalizedAt"]; ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		at := time.Unix(n, 0).UTC()
+		p.FinalizedAt = &at
+	}
+	if p.OwnerKeyHash, err = hex.DecodeString(m["owner"]); err != nil {
+		errs = append(errs, err)
+	}
+	if p.Status == "" || p.Epoch == "" {
+		errs = append(errs, errors.New("no status or epoch"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return domain.Paper{}, fmt.Errorf("paper %s: corrupt metadata in redis: %w", id, err)
+	}
+	return p, nil
+}
+
+// Snapshot returns the paper and its elements in creation order, read in
+// one atomic step, so they are exactly the state at Paper.Seq.
+func (s *Store) Snapshot(ctx context.Context, id string) (domain.Document, error) {
+	if !paper.ValidID(id) {
+		return domain.Document{}, fmt.Errorf("paper %q: %w", id, domain.ErrNotFound)
+	}
+	k := s.keys(id)
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	parts, err := s.scripts.snapshot.Exec(ctx, s.cmd, []string{k.meta, k.fields, k.elems}, nil).ToArray()
+	if err != nil {
+		return domain.Document{}, mapErr("snapshot", id, err)
+	}
+	if len(parts) != 3 {
+		return domain.Document{}, fmt.Errorf("snapshot %s: unexpected reply of %d parts", id, len(parts))
+	}
+	meta, _ := parts[0].AsStrMap()
+	p, err := parseMeta(id, meta)
+	if err != nil {
+		return domain.Document{}, err
+	}
+	recs, _ := parts[1].ToArray()
+	type ordered struct {
+		order int64
+		el    domain.Element
+	}
+	els := make([]ordered, 0, len(recs)/2)
+	index := make(map[string]int, len(recs)/2)
+	for i := 0; i+1 < len(recs); i += 2 {
+		eid, _ := recs[i].ToString()
+		rec, _ := recs[i+1].ToString()
+		orderStr, rest, _ := strings.Cut(rec, " ")
+		order, err := strconv.ParseInt(orderStr, 10, 64)
+		if err != nil {
+			return domain.Document{}, fmt.Errorf("snapshot %s: corrupt element record %q", id, rec)
+		}
+		_, names, _ := strings.Cut(rest, " ")
+		n := strings.Count(names, " ") + 1
+		if names == "" {
+			n = 0
+		}
+		index[eid] = len(els)
+		els = append(els, ordered{order: order, el: domain.Element{ID: eid, Fields: make(map[string]json.RawMessage, n)}})
+	}
+	fields, _ := parts[2].ToArray()
+	for i := 0; i+1 < len(fields); i += 2 {
+		fk, _ := fields[i].ToString()
+		v, _ := fields[i+1].ToString()
+		eid, name, ok := strings.Cut(fk, ":")
+		j, known := index[eid]
+		if !ok || !known {
+			return domain.Document{}, fmt.Errorf("snapshot %s: field %q of no element", id, fk)
+		}
+		els[j].el.Fields[name] = json.RawMessage(v)
+	}
+	sort.Slice(els, func(a, b int) bool { return els[a].order < els[b].order })
+	doc := domain.Document{Paper: p, Elements: make([]domain.Element, len(els))}
+	for i := range els {
+		doc.Elements[i] = els[i].el
+	}
+	return doc, nil
+}
+
+// Apply runs apply.lua: check, merge, next seq, history, publish. body is
+// protocol.OpBody(op, author); the script puts the seq in front of it.
+func (s *Store) Apply(ctx context.Context, id string, op domain.Op, body []byte) (uint64, error) {
+	if !paper.ValidID(id) {
+		return 0, fmt.Errorf("apply %q: %w: no such paper", id, domain.ErrNotFound)
+	}
+	var kind string
+	switch op.Kind {
+	case domain.OpUpsert:
+		kind = "u"
+	case domain.OpDelete:
+		kind = "d"
+	default:
+		return 0, fmt.Errorf("apply %s: %w: unknown op %q", id, domain.ErrInvalid, op.Kind)
+	}
+	k := s.keys(id)
+	args := make([]string, 0, 11+2*len(op.Fields))
+	// BinaryString avoids copying body and values: they are only read
+	// while Exec runs, and the caller does not change them meanwhile.
+	args = append(args, s.histSize, s.pubCmd, k.channel, protocol.OpFramePrefix, rueidis.BinaryString(body),
+		kind, op.ID, s.maxFields, s.maxElemBytes, s.maxElements, domain.StatusOpen)
+	if op.Kind == domain.OpUpsert {
+		for name, v := range op.Fields {
+			args = append(args, name, rueidis.BinaryString(v))
+		}
+	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	seq, err := s.scripts.apply.Exec(ctx, s.cmd, []string{k.meta, k.fields, k.elems, k.hist}, args).AsInt64()
+	if err != nil {
+		return 0, mapErr("apply", id, err)
+	}
+	return uint64(seq), nil
+}
+
+// Finalize marks an open paper final, with the next seq, and publishes
+// protocol.FinalizedFrame. ErrConflict if it already is final.
+func (s *Store) Finalize(ctx context.Context, id string, at time.Time) (domain.Paper, error) {
+	if !paper.ValidID(id) {
+		return domain.Paper{}, fmt.Errorf("finalize %q: %w", id, domain.ErrNotFound)
+	}
+	k := s.keys(id)
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	m, err := s.scripts.finalize.Exec(ctx, s.cmd, []string{k.meta, k.hist}, []string{
+		s.histSize, s.pubCmd, k.channel, s.finPrefix, s.finSuffix,
+		strconv.FormatInt(at.Unix(), 10), domain.StatusOpen, domain.StatusFinal,
+	}).AsStrMap()
+	if err != nil {
+		return domain.Paper{}, mapErr("finalize", id, err)
+	}
+	return parseMeta(id, m)
+}
+
+// Delete removes all of a paper's keys and publishes protocol.DeletedFrame.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if !paper.ValidID(id) {
+		return fmt.Errorf("delete %q: %w", id, domain.ErrNotFound)
+	}
+	k := s.keys(id)
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	err := s.scripts.delete.Exec(ctx, s.cmd,
+		[]string{k.meta, k.fields, k.elems, k.hist, k.pres, k.presLeave, k.presExp},
+		[]string{s.pubCmd, k.channel, string(protocol.DeletedFrame())}).Error()
+	if err != nil {
+		return mapErr("delete", id, err)
+	}
+	return nil
+}
+
+// History returns the frames with seq in (since, current] and the current
+// seq. ErrHistoryGone when epoch is not the paper's or the history was
+// trimmed past since+1; ErrInvalid when since is ahead of the current seq.
+func (s *Store) History(ctx context.Context, id, epoch string, since uint64) ([]domain.Event, uint64, error) {
+	if !paper.ValidID(id) {
+		return nil, 0, fmt.Errorf("history %q: %w", id, domain.ErrNotFound)
+	}
+	k := s.keys(id)
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	parts, err := s.scripts.history.Exec(ctx, s.cmd, []string{k.meta, k.hist},
+		[]string{epoch, strconv.FormatUint(since, 10)}).ToArray()
+	if err != nil {
+		return nil, 0, mapErr("history", id, err)
+	}
+	if len(parts) != 3 {
+		return nil, 0, fmt.Errorf("history %s: unexpected reply of %d parts", id, len(parts))
+	}
+	verdict, _ := parts[0].ToString()
+	cur64, _ := parts[1].AsInt64()
+	cur := uint64(cur64)
+	switch verdict {
+	case "ok":
+	case "epoch":
+		return nil, cur, fmt.Errorf("history %s: epoch %q is not the paper's: %w", id, epoch, usecase.ErrHistoryGone)
+	case "trimmed":
+		return nil, cur, fmt.Errorf("history %s: since %d is trimmed: %w", id, since, usecase.ErrHistoryGone)
+	case "ahead":
+		return nil, cur, fmt.Errorf("history %s: %w: since %d is ahead of seq %d", id, domain.ErrInvalid, since, cur)
+	default:
+		return nil, 0, fmt.Errorf("history %s: unexpected verdict %q", id, verdict)
+	}
+	frames, _ := parts[2].ToArray()
+	events := make([]domain.Event, 0, len(frames))
+	for _, f := range frames {
+		str, err := f.ToString()
+		if err != nil {
+			return nil, 0, fmt.Errorf("history %s: %w", id, err)
+		}
+		frame := []byte(str)
+		kind, seq, ok := protocol.EventHeader(frame)
+		if !ok {
+			return nil, 0, fmt.Errorf("history %s: unreadable frame %q", id, str)
+		}
+		events = append(events, domain.Event{Kind: kind, Seq: seq, Frame: frame})
+	}
+	if want := cur - since; uint64(len(events)) != want {
+		return nil, 0, fmt.Errorf("history %s: got %d frames for (%d, %d]", id, len(events), since, cur)
+	}
+	return events, cur, nil
+}
+
+// errClosed is returned by calls on a closed store.
+var errClosed = errors.New("redis store is closed")
