@@ -24,6 +24,7 @@ type Result struct {
 	// Rates are over the measured window (Config.Duration), by the time
 	// the frame was received.
 	MeasuredS                float64 `json:"measured_s"`
+	OpsOfferedPerSec         float64 `json:"ops_offered_per_sec"` // sessions x rate
 	OpsAckedPerSec           float64 `json:"ops_acked_per_sec"`
 	DeliveriesPerSec         float64 `json:"deliveries_per_sec"` // op frames, the sender's own echo included
 	PresenceDeliveriesPerSec float64 `json:"presence_deliveries_per_sec"`
@@ -34,6 +35,10 @@ type Result struct {
 	LatencyMS Quantiles `json:"latency_ms"`
 	OwnEchoMS Quantiles `json:"own_echo_ms"`
 	AckMS     Quantiles `json:"ack_ms"`
+	// SendLagMS is how late sends left against their schedule (all of
+	// the load, warm-up included): large values mean loadgen could not
+	// keep the offered rate, so the machine is saturated.
+	SendLagMS Quantiles `json:"send_lag_ms"`
 
 	// Over the whole load (warm-up, window and drain): every acked op is
 	// expected once at every session connected to its paper when the ack
@@ -147,12 +152,14 @@ func (r *runner) result(joined int, drained bool, targets []target, cl *cluster,
 		Replicas:                 len(targets),
 		JoinMS:                   r.joinQuantiles(),
 		MeasuredS:                win,
+		OpsOfferedPerSec:         float64(joined) * cfg.Rate,
 		OpsAckedPerSec:           float64(t.ackedWin) / win,
 		DeliveriesPerSec:         float64(t.deliveredWin) / win,
 		PresenceDeliveriesPerSec: float64(t.presenceWin) / win,
 		LatencyMS:                quantilesOf(&r.lat),
 		OwnEchoMS:                quantilesOf(&r.own),
 		AckMS:                    quantilesOf(&r.ack),
+		SendLagMS:                quantilesOf(&r.lag),
 		OpsSent:                  t.sentOps,
 		OpsAcked:                 t.acked,
 		OpErrors:                 t.opErrors,
@@ -274,11 +281,12 @@ func (res *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "papercast loadtest\t%d/%d sessions on %d papers (%.0f per paper), %s\n", res.Sessions, c.Sessions, res.Papers, c.SessionsPerPap, where)
 	fmt.Fprintf(tw, "load\t%g ops/s + %g presence/s per session; %s idle, %s warm-up, %s measured\n", c.Rate, c.PresenceRate, c.Idle, c.Warmup, c.Duration)
 	fmt.Fprintf(tw, "join ms\t%s\n", fmtQ(res.JoinMS))
-	fmt.Fprintf(tw, "ops acked/s\t%.0f\n", res.OpsAckedPerSec)
+	fmt.Fprintf(tw, "ops acked/s\t%.0f (offered %.0f)\n", res.OpsAckedPerSec, res.OpsOfferedPerSec)
 	fmt.Fprintf(tw, "deliveries/s\t%.0f ops (+ %.0f presence)\n", res.DeliveriesPerSec, res.PresenceDeliveriesPerSec)
 	fmt.Fprintf(tw, "latency ms\t%s\n", fmtQ(res.LatencyMS))
 	fmt.Fprintf(tw, "own echo ms\t%s\n", fmtQ(res.OwnEchoMS))
 	fmt.Fprintf(tw, "ack ms\t%s\n", fmtQ(res.AckMS))
+	fmt.Fprintf(tw, "send lag ms\t%s\n", fmtQ(res.SendLagMS))
 	fmt.Fprintf(tw, "delivery\tlost %d of %d expected, out of order %d (%d seqs skipped), duplicates %d, drained %v\n",
 		res.Lost, res.Expected, res.OutOfOrder, res.GapSeqs, res.Duplicates, res.Drained)
 	fmt.Fprintf(tw, "errors\t%s\n", fmtErrors(res.Errors))

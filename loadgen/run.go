@@ -44,6 +44,10 @@ type runner struct {
 	lat shardedHist // op latency at receivers other than the sender
 	own shardedHist // op latency of the sender's own echo
 	ack shardedHist // send to ack
+	// lag is how late the senders send against their schedule: when it
+	// grows, the machine (not the server alone) is saturated and the
+	// offered rate falls short.
+	lag shardedHist
 
 	joinStart int64
 	readers   sync.WaitGroup
@@ -340,7 +344,7 @@ func (r *runner) shards() []*shard {
 	n = min(n, len(r.sessions))
 	out := make([]*shard, n)
 	for i := range out {
-		out[i] = &shard{r: r, rng: rand.New(rand.NewPCG(r.cfg.Seed, uint64(i)))}
+		out[i] = &shard{id: i, r: r, rng: rand.New(rand.NewPCG(r.cfg.Seed, uint64(i)))}
 	}
 	for i, s := range r.sessions {
 		sh := out[i%n]

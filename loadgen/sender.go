@@ -57,6 +57,7 @@ func (h *eventHeap) Pop() any {
 }
 
 type shard struct {
+	id       int
 	r        *runner
 	sessions []*session
 	rng      *rand.Rand
@@ -107,6 +108,7 @@ func (sh *shard) run(ctx context.Context, t0, stopAt int64) {
 			heap.Pop(&h)
 			continue
 		}
+		sh.r.lag.record(sh.id, max(0, now-ev.at))
 		rate := cfg.Rate
 		if ev.presence {
 			rate = cfg.PresenceRate
