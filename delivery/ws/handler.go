@@ -112,7 +112,11 @@ type Handler struct {
 	metrics Metrics
 	m       *melody.Melody
 
-	wg sync.WaitGroup // slow-consumer closers
+	wg sync.WaitGroup // sessions and slow-consumer closers
+
+	// frameHook, when set (tests only, see export_test.go), runs before each
+	// client frame is handled.
+	frameHook func(data []byte)
 }
 
 // New builds the handler; Register mounts it on an echo instance.

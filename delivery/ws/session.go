@@ -113,6 +113,9 @@ func (h *Handler) onMessage(s *melody.Session, data []byte) {
 		return
 	}
 	defer sess.recoverPanic("message")
+	if h.frameHook != nil {
+		h.frameHook(data)
+	}
 	sess.handle(data)
 }
 
