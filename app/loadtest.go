@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 
@@ -53,6 +54,7 @@ flags:
 	fs.IntVar(&cfg.JoinConcurrency, "join-concurrency", cfg.JoinConcurrency, "dials in flight while joining")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of payloads and jitter")
 	out := fs.String("out", "", "write the result as JSON to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write loadgen's own CPU profile to this file (is the generator the bottleneck?)")
 	verbose := fs.Bool("v", false, "log debug details (each failed join)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -87,6 +89,17 @@ flags:
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := loadgen.Run(ctx, cfg, log)
 	if err != nil {
 		return err
