@@ -23,6 +23,7 @@ const KEY_MOVE_DEBOUNCE_MS = 300; // arrow keys repeat fast: send where they sto
 const PRESENCE_INTERVAL_MS = 100; // at most 10 cursor frames a second
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 15000;
+const OFFLINE_AFTER_ATTEMPTS = 5; // about 15 s of failed reconnects
 const CLOSE_DELETED = 4004;
 const TOAST_MS = 5000;
 
@@ -140,6 +141,7 @@ function connect() {
     } catch {
       return;
     }
+    if (!conn.ready && (f.type === 'snapshot' || f.type === 'resumed')) ui.conn.dataset.joined = f.type;
     onFrame(f);
   };
   ws.onclose = (ev) => {
@@ -168,7 +170,7 @@ async function onClose(ev, everReady) {
     try {
       const res = await fetch(`/v1/papers/${encodeURIComponent(paperId)}`, { cache: 'no-store' });
       if (res.status === 404) {
-        stop('There is no paper at this address (it may have been deleted).');
+        stop('There is no paper at this address.');
         return;
       }
     } catch {
@@ -184,7 +186,8 @@ function scheduleReconnect() {
     setBadge('offline'); // the online event reconnects
     return;
   }
-  setBadge('reconnecting');
+  // Still retrying, but after a few failures say plainly that we are offline.
+  setBadge(conn.attempts >= OFFLINE_AFTER_ATTEMPTS ? 'offline' : 'reconnecting');
   const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** conn.attempts);
   conn.attempts++;
   clearTimeout(conn.timer);
@@ -267,6 +270,7 @@ function onFrame(f) {
   document.body.dataset.seq = String(doc.seq);
 }
 
+// ready runs after the first frame of a connection (snapshot or resumed).
 function ready() {
   conn.ready = true;
   conn.attempts = 0;
