@@ -17,6 +17,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/papercast/papercast/delivery/jwtauth"
 	"github.com/papercast/papercast/delivery/rest"
 	"github.com/papercast/papercast/delivery/ws"
 	"github.com/papercast/papercast/repository/memory"
@@ -89,8 +90,26 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}, nil, log)
 
 	a.echo = rest.NewEcho(rest.Options{BodyLimit: cfg.Server.BodyLimit, AllowedOrigins: cfg.Server.AllowedOrigins, Dev: cfg.Server.Dev}, log)
+	var identify func(r *http.Request, paperID string) (ws.Identity, error)
+	if secret := cfg.Auth.JWT.HMACSecret; secret != "" {
+		v, err := jwtauth.New(secret)
+		if err != nil {
+			a.store.Close()
+			return nil, fmt.Errorf("config auth.jwt.hmac_secret: %w", err)
+		}
+		a.echo.Use(v.Middleware())
+		identify = func(r *http.Request, paperID string) (ws.Identity, error) {
+			c, err := v.VerifyPaper(r, paperID)
+			if err != nil {
+				return ws.Identity{}, err
+			}
+			who := ws.Identity{User: c.Subject, Name: c.Name}
+			return who, ws.ValidIdentity(who)
+		}
+	}
 	rest.Register(a.echo, a.papers)
 	a.ws = ws.New(a.hub, ws.Options{
+		Identify:          identify,
 		MaxFrameBytes:     cfg.WS.MaxFrameBytes,
 		SendBuffer:        cfg.WS.SendBuffer,
 		WriteWait:         cfg.WS.WriteWait,
