@@ -33,16 +33,26 @@ type asset struct {
 	etag  string
 }
 
-// contentTypes is set explicitly rather than taken from the system's MIME
+// contentType is set explicitly rather than taken from the system's MIME
 // table, which differs between machines (and nosniff makes it matter).
-var contentTypes = map[string]string{
-	".html": "text/html; charset=utf-8",
-	".css":  "text/css; charset=utf-8",
-	".js":   "text/javascript; charset=utf-8",
-	".svg":  "image/svg+xml",
-	".png":  "image/png",
-	".ico":  "image/x-icon",
-	".txt":  "text/plain; charset=utf-8",
+func contentType(ext string) (string, bool) {
+	switch ext {
+	case ".html":
+		return "text/html; charset=utf-8", true
+	case ".css":
+		return "text/css; charset=utf-8", true
+	case ".js":
+		return "text/javascript; charset=utf-8", true
+	case ".svg":
+		return "image/svg+xml", true
+	case ".png":
+		return "image/png", true
+	case ".ico":
+		return "image/x-icon", true
+	case ".txt":
+		return "text/plain; charset=utf-8", true
+	}
+	return "", false
 }
 
 // Register mounts the landing page, the board and the static assets on e.
@@ -75,7 +85,7 @@ func load(fsys fs.FS) (map[string]*asset, error) {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		ctype, ok := contentTypes[path.Ext(name)]
+		ctype, ok := contentType(path.Ext(name))
 		if !ok {
 			return fmt.Errorf("%s: no content type for %q", name, path.Ext(name))
 		}

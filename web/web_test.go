@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/labstack/echo/v4"
 	"go.uber.org/goleak"
@@ -202,5 +203,21 @@ func TestPagesCarryTheTestIDsTheBrowserTestUses(t *testing.T) {
 				t.Errorf("%s lacks data-testid %q", file, id)
 			}
 		}
+	}
+}
+
+func TestLoadRefusesFilesItCannotServeProperly(t *testing.T) {
+	page := &fstest.MapFile{Data: []byte("<!doctype html>")}
+	tests := map[string]fstest.MapFS{
+		"unknown extension": {"pages/index.html": page, "pages/board.html": page, "static/tool.exe": {Data: []byte("x")}},
+		"no board page":     {"pages/index.html": page},
+	}
+	for name, fsys := range tests {
+		if _, err := load(fsys); err == nil {
+			t.Errorf("%s: load accepted it", name)
+		}
+	}
+	if _, err := load(fstest.MapFS{"pages/index.html": page, "pages/board.html": page}); err != nil {
+		t.Errorf("load refused the two pages: %v", err)
 	}
 }
