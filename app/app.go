@@ -23,6 +23,7 @@ import (
 	"github.com/papercast/papercast/repository/memory"
 	redisstore "github.com/papercast/papercast/repository/redis"
 	"github.com/papercast/papercast/usecase"
+	"github.com/papercast/papercast/web"
 )
 
 // backend is a store that is also the presence store and the bus.
@@ -123,6 +124,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		},
 	}, nil, log)
 	a.ws.Register(a.echo)
+	web.Register(a.echo)
 	return a, nil
 }
 

@@ -24,19 +24,19 @@ func TestPanicInHandlingClosesOnlyThatSessionWith1011(t *testing.T) {
 	})
 	p := s.create()
 	victim := s.join(p.ID, nil)
-	victim.next(ofType("snapshot"))
+	victim.Next(ofType("snapshot"))
 	other := s.join(p.ID, nil)
-	other.next(ofType("snapshot"))
-	victim.send(upsert("boom", "n1", map[string]any{"a": 1}))
-	if code := victim.waitClosed(); code != ws.CloseInternal {
+	other.Next(ofType("snapshot"))
+	victim.Send(upsert("boom", "n1", map[string]any{"a": 1}))
+	if code := victim.WaitClosed(); code != ws.CloseInternal {
 		t.Fatalf("close code %d, want 1011", code)
 	}
 	if !strings.Contains(s.logs.String(), "injected failure") || !strings.Contains(s.logs.String(), "stack=") {
 		t.Fatal("panic not logged with its stack")
 	}
-	other.send(upsert("fine", "n1", map[string]any{"a": 2}))
-	if ack := other.next(ofType("ack", "error")); ack.Type != "ack" {
-		t.Fatalf("server stopped serving: %s", ack.raw)
+	other.Send(upsert("fine", "n1", map[string]any{"a": 2}))
+	if ack := other.Next(ofType("ack", "error")); ack.Type != "ack" {
+		t.Fatalf("server stopped serving: %s", ack.Raw)
 	}
 }
 
@@ -54,16 +54,16 @@ func TestStalledClientDoesNotSlowOthers(t *testing.T) {
 	}
 	defer stalled.Close()
 	healthy := s.join(p.ID, nil)
-	healthy.next(ofType("snapshot"))
+	healthy.Next(ofType("snapshot"))
 	writer := s.join(p.ID, nil)
-	writer.next(ofType("snapshot"))
+	writer.Next(ofType("snapshot"))
 	value := strings.Repeat("x", 4000)
 	var sent uint64
 	closedAt := uint64(0)
 	for sent < 3000 {
 		sent++
-		writer.send(upsert(fmt.Sprint(sent), "n1", map[string]any{"a": value, "b": value, "c": value}))
-		writer.next(ofType("ack"))
+		writer.Send(upsert(fmt.Sprint(sent), "n1", map[string]any{"a": value, "b": value, "c": value}))
+		writer.Next(ofType("ack"))
 		if closedAt == 0 {
 			if _, n := s.hub.Stats(); n == 2 {
 				closedAt = sent
@@ -77,7 +77,7 @@ func TestStalledClientDoesNotSlowOthers(t *testing.T) {
 		t.Fatalf("stalled client still open after %d ops of 12 KB", sent)
 	}
 	for want := uint64(1); want <= sent; want++ {
-		if op := healthy.next(ofType("op")); op.Seq != want {
+		if op := healthy.Next(ofType("op")); op.Seq != want {
 			t.Fatalf("healthy client got seq %d, want %d", op.Seq, want)
 		}
 	}

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -16,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
 
 	"github.com/papercast/papercast/delivery/rest"
 	"github.com/papercast/papercast/delivery/ws"
+	"github.com/papercast/papercast/internal/wstest"
 	"github.com/papercast/papercast/paper"
 	"github.com/papercast/papercast/repository/memory"
 	"github.com/papercast/papercast/usecase"
@@ -125,173 +122,22 @@ func (s *server) document(id string) document {
 	return d
 }
 
-// frame is any server frame.
-type frame struct {
-	Type     string                       `json:"type"`
-	Seq      uint64                       `json:"seq"`
-	From     uint64                       `json:"from"`
-	Epoch    string                       `json:"epoch"`
-	Ref      string                       `json:"ref"`
-	Code     string                       `json:"code"`
-	Message  string                       `json:"message"`
-	Op       string                       `json:"op"`
-	ID       string                       `json:"id"`
-	Fields   map[string]json.RawMessage   `json:"fields"`
-	Elements []map[string]json.RawMessage `json:"elements"`
-	Presence []map[string]json.RawMessage `json:"presence"`
-	Event    string                       `json:"event"`
-	Session  string                       `json:"session"`
-	You      struct{ Session, User, Name string }
-	Paper    struct{ Status string }
-	raw      []byte
-}
+type (
+	client = wstest.Client
+	frame  = wstest.Frame
+)
 
-// client is a real WebSocket client reading in its own goroutine.
-type client struct {
-	t      *testing.T
-	c      *websocket.Conn
-	frames chan frame
-	done   chan struct{}
-	mu     sync.Mutex
-	close  int     // close code received, 0 while open
-	held   []frame // frames skipped by next, kept for later calls
-}
+var (
+	ofType = wstest.OfType
+	upsert = wstest.Upsert
+	q      = wstest.Q
+)
 
 func dial(t *testing.T, base, paperID string, q url.Values) (*client, *http.Response, error) {
-	t.Helper()
-	u := "ws" + strings.TrimPrefix(base, "http") + "/v1/papers/" + paperID + "/ws"
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	c, res, err := websocket.DefaultDialer.Dial(u, nil)
-	if err != nil {
-		return nil, res, err
-	}
-	cl := &client{t: t, c: c, frames: make(chan frame, 100000), done: make(chan struct{})}
-	go cl.read()
-	t.Cleanup(func() { cl.c.Close(); <-cl.done })
-	return cl, res, nil
+	return wstest.Dial(t, base, paperID, q)
 }
 
 func (s *server) join(paperID string, q url.Values) *client {
 	s.t.Helper()
-	c, _, err := dial(s.t, s.url, paperID, q)
-	if err != nil {
-		s.t.Fatalf("dial: %v", err)
-	}
-	return c
+	return wstest.MustDial(s.t, s.url, paperID, q)
 }
-
-func (c *client) read() {
-	defer close(c.done)
-	for {
-		_, data, err := c.c.ReadMessage()
-		if err != nil {
-			var ce *websocket.CloseError
-			c.mu.Lock()
-			if errors.As(err, &ce) {
-				c.close = ce.Code
-			} else {
-				c.close = -1
-			}
-			c.mu.Unlock()
-			close(c.frames)
-			return
-		}
-		var f frame
-		if err := json.Unmarshal(data, &f); err != nil {
-			c.t.Errorf("server sent non-JSON: %q", data)
-		}
-		f.raw = data
-		c.frames <- f
-	}
-}
-
-func (c *client) send(v any) {
-	c.t.Helper()
-	b, ok := v.([]byte)
-	if !ok {
-		if s, isStr := v.(string); isStr {
-			b = []byte(s)
-		} else {
-			b, _ = json.Marshal(v)
-		}
-	}
-	if err := c.c.WriteMessage(websocket.TextMessage, b); err != nil {
-		c.t.Fatalf("send: %v", err)
-	}
-}
-
-// next returns the next frame matching keep, failing after a timeout.
-func (c *client) next(keep func(frame) bool) frame {
-	c.t.Helper()
-	for i, f := range c.held {
-		if keep == nil || keep(f) {
-			c.held = append(c.held[:i:i], c.held[i+1:]...)
-			return f
-		}
-	}
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case f, ok := <-c.frames:
-			if !ok {
-				c.t.Fatalf("connection closed (code %d) while waiting", c.closeCode())
-			}
-			if keep == nil || keep(f) {
-				return f
-			}
-			c.held = append(c.held, f)
-		case <-timeout:
-			c.t.Fatal("timed out waiting for a frame")
-		}
-	}
-}
-
-func ofType(types ...string) func(frame) bool {
-	return func(f frame) bool {
-		for _, t := range types {
-			if f.Type == t {
-				return true
-			}
-		}
-		return false
-	}
-}
-
-func (c *client) closeCode() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.close
-}
-
-// waitClosed waits for the server to close the connection and returns the code.
-func (c *client) waitClosed() int {
-	c.t.Helper()
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case _, ok := <-c.frames:
-			if !ok {
-				return c.closeCode()
-			}
-		case <-timeout:
-			c.t.Fatal("connection not closed")
-		}
-	}
-}
-
-func upsert(ref, id string, fields map[string]any) map[string]any {
-	return map[string]any{"type": "upsert", "ref": ref, "id": id, "fields": fields}
-}
-
-func q(kv ...string) url.Values {
-	v := url.Values{}
-	for i := 0; i < len(kv); i += 2 {
-		v.Set(kv[i], kv[i+1])
-	}
-	return v
-}
-
-var _ = fmt.Sprint
-var _ = io.Discard

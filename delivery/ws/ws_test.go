@@ -14,32 +14,32 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/papercast/papercast/delivery/ws"
-	"github.com/papercast/papercast/paper"
+	"github.com/papercast/papercast/internal/wstest"
 )
 
 func TestTwoClientsSeeEachOthersOpsInOrder(t *testing.T) {
 	s := newServer(t, ws.Options{})
 	p := s.create()
 	a := s.join(p.ID, q("user", "ada", "name", "Ada"))
-	snapA := a.next(nil)
+	snapA := a.Next(nil)
 	if snapA.Type != "snapshot" || snapA.Seq != 0 || snapA.Epoch != p.Epoch || snapA.You.User != "ada" || snapA.Elements == nil {
-		t.Fatalf("first frame: %s", snapA.raw)
+		t.Fatalf("first frame: %s", snapA.Raw)
 	}
 	b := s.join(p.ID, q("name", "Bob"))
-	snapB := b.next(nil)
+	snapB := b.Next(nil)
 	if !strings.HasPrefix(snapB.You.User, "anon-") || len(snapB.Presence) != 2 {
-		t.Fatalf("anonymous join: %s", snapB.raw)
+		t.Fatalf("anonymous join: %s", snapB.Raw)
 	}
-	a.send(upsert("a1", "n1", map[string]any{"text": "Happy birthday!", "x": 10, "y": 20, "color": "#ffd"}))
-	ackA := a.next(ofType("ack"))
-	b.send(upsert("b1", "n1", map[string]any{"color": nil, "x": 11}))
-	ackB := b.next(ofType("ack"))
+	a.Send(upsert("a1", "n1", map[string]any{"text": "Happy birthday!", "x": 10, "y": 20, "color": "#ffd"}))
+	ackA := a.Next(ofType("ack"))
+	b.Send(upsert("b1", "n1", map[string]any{"color": nil, "x": 11}))
+	ackB := b.Next(ofType("ack"))
 	if ackA.Ref != "a1" || ackB.Ref != "b1" || ackA.Seq == ackB.Seq {
-		t.Fatalf("acks: %s %s", ackA.raw, ackB.raw)
+		t.Fatalf("acks: %s %s", ackA.Raw, ackB.Raw)
 	}
 	for _, c := range []*client{a, b} {
-		op1 := c.next(ofType("op"))
-		op2 := c.next(ofType("op"))
+		op1 := c.Next(ofType("op"))
+		op2 := c.Next(ofType("op"))
 		if op1.Seq != 1 || op2.Seq != 2 {
 			t.Fatalf("ops out of order: %d %d", op1.Seq, op2.Seq)
 		}
@@ -83,7 +83,7 @@ func TestEveryErrorCodeKeepsTheConnectionUsable(t *testing.T) {
 	s := newServer(t, ws.Options{})
 	p := s.create()
 	c := s.join(p.ID, nil)
-	c.next(ofType("snapshot"))
+	c.Next(ofType("snapshot"))
 	big := strings.Repeat("x", 5000)
 	tests := []struct {
 		name  string
@@ -109,25 +109,25 @@ func TestEveryErrorCodeKeepsTheConnectionUsable(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c.t = t
-			c.send(tt.frame)
-			e := c.next(ofType("error"))
+			c.T = t
+			c.Send(tt.frame)
+			e := c.Next(ofType("error"))
 			if e.Type != "error" || e.Code != tt.code || e.Ref != tt.ref || e.Message == "" {
-				t.Fatalf("got %s, want code %s ref %q", e.raw, tt.code, tt.ref)
+				t.Fatalf("got %s, want code %s ref %q", e.Raw, tt.code, tt.ref)
 			}
 			ref := fmt.Sprint("ok", i)
-			c.send(upsert(ref, "n1", map[string]any{"i": i}))
-			if ack := c.next(ofType("ack", "error")); ack.Type != "ack" || ack.Ref != ref {
-				t.Fatalf("connection unusable after error: %s", ack.raw)
+			c.Send(upsert(ref, "n1", map[string]any{"i": i}))
+			if ack := c.Next(ofType("ack", "error")); ack.Type != "ack" || ack.Ref != ref {
+				t.Fatalf("connection unusable after error: %s", ack.Raw)
 			}
 		})
 	}
-	c.t = t
-	if err := c.c.WriteMessage(websocket.BinaryMessage, []byte{1, 2, 3}); err != nil {
+	c.T = t
+	if err := c.Conn.WriteMessage(websocket.BinaryMessage, []byte{1, 2, 3}); err != nil {
 		t.Fatal(err)
 	}
-	if e := c.next(ofType("error")); e.Code != "unsupported" {
-		t.Fatalf("binary frame: %s", e.raw)
+	if e := c.Next(ofType("error")); e.Code != "unsupported" {
+		t.Fatalf("binary frame: %s", e.Raw)
 	}
 	doc := s.document(p.ID)
 	if doc.Seq != uint64(len(tests)) || len(doc.Elements) != 1 {
@@ -139,9 +139,9 @@ func TestFinalizedPaperIsReadOnly(t *testing.T) {
 	s := newServer(t, ws.Options{})
 	p := s.create()
 	c := s.join(p.ID, nil)
-	c.next(ofType("snapshot"))
-	c.send(upsert("a", "n1", map[string]any{"text": "hi"}))
-	c.next(ofType("ack"))
+	c.Next(ofType("snapshot"))
+	c.Send(upsert("a", "n1", map[string]any{"text": "hi"}))
+	c.Next(ofType("ack"))
 	req, _ := http.NewRequest(http.MethodPost, s.url+"/v1/papers/"+p.ID+"/finalize", nil)
 	req.Header.Set("Authorization", "Bearer "+p.OwnerKey)
 	res, err := http.DefaultClient.Do(req)
@@ -149,16 +149,16 @@ func TestFinalizedPaperIsReadOnly(t *testing.T) {
 		t.Fatalf("finalize: %v %v", res.StatusCode, err)
 	}
 	res.Body.Close()
-	if f := c.next(ofType("finalized")); f.Seq != 2 {
-		t.Fatalf("finalized frame %s", f.raw)
+	if f := c.Next(ofType("finalized")); f.Seq != 2 {
+		t.Fatalf("finalized frame %s", f.Raw)
 	}
-	c.send(upsert("late", "n1", map[string]any{"text": "too late"}))
-	if e := c.next(ofType("error", "ack")); e.Code != "finalized" || e.Ref != "late" {
-		t.Fatalf("edit after finalize: %s", e.raw)
+	c.Send(upsert("late", "n1", map[string]any{"text": "too late"}))
+	if e := c.Next(ofType("error", "ack")); e.Code != "finalized" || e.Ref != "late" {
+		t.Fatalf("edit after finalize: %s", e.Raw)
 	}
 	late := s.join(p.ID, nil)
-	if snap := late.next(nil); snap.Paper.Status != "final" || snap.Seq != 2 {
-		t.Fatalf("snapshot of final paper: %s", snap.raw)
+	if snap := late.Next(nil); snap.Paper.Status != "final" || snap.Seq != 2 {
+		t.Fatalf("snapshot of final paper: %s", snap.Raw)
 	}
 }
 
@@ -166,7 +166,7 @@ func TestDeleteClosesWith4004(t *testing.T) {
 	s := newServer(t, ws.Options{})
 	p := s.create()
 	c := s.join(p.ID, nil)
-	c.next(ofType("snapshot"))
+	c.Next(ofType("snapshot"))
 	req, _ := http.NewRequest(http.MethodDelete, s.url+"/v1/papers/"+p.ID, nil)
 	req.Header.Set("Authorization", "Bearer "+p.OwnerKey)
 	res, err := http.DefaultClient.Do(req)
@@ -174,7 +174,7 @@ func TestDeleteClosesWith4004(t *testing.T) {
 		t.Fatalf("delete: %v %v", res.StatusCode, err)
 	}
 	res.Body.Close()
-	if code := c.waitClosed(); code != ws.CloseDeleted {
+	if code := c.WaitClosed(); code != ws.CloseDeleted {
 		t.Fatalf("close code %d, want 4004", code)
 	}
 }
@@ -183,26 +183,26 @@ func TestOversizedFrameClosesWith1009(t *testing.T) {
 	s := newServer(t, ws.Options{MaxFrameBytes: 4096})
 	p := s.create()
 	c := s.join(p.ID, nil)
-	c.next(ofType("snapshot"))
-	c.send(upsert("big", "n1", map[string]any{"a": strings.Repeat("x", 5000)}))
-	if code := c.waitClosed(); code != ws.CloseTooLarge {
+	c.Next(ofType("snapshot"))
+	c.Send(upsert("big", "n1", map[string]any{"a": strings.Repeat("x", 5000)}))
+	if code := c.WaitClosed(); code != ws.CloseTooLarge {
 		t.Fatalf("close code %d, want 1009", code)
 	}
 	other := s.join(p.ID, nil)
-	other.next(ofType("snapshot"))
+	other.Next(ofType("snapshot"))
 }
 
 func TestRateLimitThenPolicyClose(t *testing.T) {
 	s := newServer(t, ws.Options{OpsPerSecond: 1, OpsBurst: 2, AbuseStrikes: 5})
 	p := s.create()
 	c := s.join(p.ID, nil)
-	c.next(ofType("snapshot"))
+	c.Next(ofType("snapshot"))
 	for i := 0; i < 8; i++ {
-		c.send(upsert(fmt.Sprint(i), "n1", map[string]any{"i": i}))
+		c.Send(upsert(fmt.Sprint(i), "n1", map[string]any{"i": i}))
 	}
 	limited := 0
 	for {
-		f, ok := <-c.frames
+		f, ok := <-c.Frames
 		if !ok {
 			break
 		}
@@ -210,8 +210,8 @@ func TestRateLimitThenPolicyClose(t *testing.T) {
 			limited++
 		}
 	}
-	if limited < 1 || c.closeCode() != ws.ClosePolicy {
-		t.Fatalf("%d rate_limited errors, close %d", limited, c.closeCode())
+	if limited < 1 || c.CloseCode() != ws.ClosePolicy {
+		t.Fatalf("%d rate_limited errors, close %d", limited, c.CloseCode())
 	}
 }
 
@@ -219,24 +219,24 @@ func TestResumeWithSinceAndEpoch(t *testing.T) {
 	s := newServer(t, ws.Options{})
 	p := s.create()
 	a := s.join(p.ID, nil)
-	a.next(ofType("snapshot"))
+	a.Next(ofType("snapshot"))
 	for i := 0; i < 5; i++ {
-		a.send(upsert(fmt.Sprint(i), "n1", map[string]any{"i": i}))
-		a.next(ofType("ack"))
+		a.Send(upsert(fmt.Sprint(i), "n1", map[string]any{"i": i}))
+		a.Next(ofType("ack"))
 	}
 	b := s.join(p.ID, q("since", "2", "epoch", p.Epoch))
-	first := b.next(nil)
+	first := b.Next(nil)
 	if first.Type != "resumed" || first.From != 2 || first.Seq != 5 || first.Presence == nil {
-		t.Fatalf("first frame %s", first.raw)
+		t.Fatalf("first frame %s", first.Raw)
 	}
 	for want := uint64(3); want <= 5; want++ {
-		if op := b.next(nil); op.Type != "op" || op.Seq != want {
-			t.Fatalf("missed op %d: got %s", want, op.raw)
+		if op := b.Next(nil); op.Type != "op" || op.Seq != want {
+			t.Fatalf("missed op %d: got %s", want, op.Raw)
 		}
 	}
 	stale := s.join(p.ID, q("since", "2", "epoch", "other"))
-	if f := stale.next(nil); f.Type != "snapshot" || f.Seq != 5 {
-		t.Fatalf("wrong epoch gave %s", f.raw)
+	if f := stale.Next(nil); f.Type != "snapshot" || f.Seq != 5 {
+		t.Fatalf("wrong epoch gave %s", f.Raw)
 	}
 }
 
@@ -247,7 +247,7 @@ func TestRandomEditsConverge(t *testing.T) {
 	s := newServer(t, ws.Options{OpsPerSecond: 1e6, OpsBurst: 1e6})
 	p := s.create()
 	const clients, opsEach = 8, 200
-	viewers := make([]*viewer, clients)
+	viewers := make([]*wstest.Viewer, clients)
 	conns := make([]*client, clients)
 	var wg sync.WaitGroup
 	for i := 0; i < clients; i++ {
@@ -255,23 +255,23 @@ func TestRandomEditsConverge(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(i), 7))
-			v := &viewer{t: t, els: map[string]map[string]json.RawMessage{}}
+			v := wstest.NewViewer()
 			c := s.join(p.ID, q("user", fmt.Sprint("u", i)))
-			v.apply(c.next(nil))
+			v.Apply(c.Next(nil))
 			for n := 0; n < opsEach; n++ {
 				if n == opsEach/2 && i%2 == 0 {
 					// Drop and come back: resume from what this client has.
-					c.c.Close()
-					for f := range c.frames {
-						v.apply(f)
+					c.Conn.Close()
+					for _, f := range c.Drain() {
+						v.Apply(f)
 					}
-					c = s.join(p.ID, q("since", fmt.Sprint(v.seq), "epoch", v.epoch))
-					v.apply(c.next(nil))
+					c = s.join(p.ID, q("since", fmt.Sprint(v.Seq), "epoch", v.Epoch))
+					v.Apply(c.Next(nil))
 				}
 				id := fmt.Sprint("n", rng.IntN(10))
 				ref := fmt.Sprint(i, "-", n)
 				if rng.IntN(6) == 0 {
-					c.send(map[string]any{"type": "delete", "ref": ref, "id": id})
+					c.Send(map[string]any{"type": "delete", "ref": ref, "id": id})
 				} else {
 					fields := map[string]any{"x": rng.IntN(500), "by": i}
 					if rng.IntN(4) == 0 {
@@ -279,14 +279,14 @@ func TestRandomEditsConverge(t *testing.T) {
 					} else {
 						fields["color"] = fmt.Sprintf("#%06x", rng.IntN(1<<24))
 					}
-					c.send(upsert(ref, id, fields))
+					c.Send(upsert(ref, id, fields))
 				}
 				for {
-					f := c.next(nil)
-					v.apply(f)
+					f := c.Next(nil)
+					v.Apply(f)
 					if (f.Type == "ack" || f.Type == "error") && f.Ref == ref {
 						if f.Type == "error" && f.Code != "not_found" {
-							t.Errorf("op refused: %s", f.raw)
+							t.Errorf("op refused: %s", f.Raw)
 						}
 						break
 					}
@@ -298,8 +298,8 @@ func TestRandomEditsConverge(t *testing.T) {
 	wg.Wait()
 	doc := s.document(p.ID)
 	for i, v := range viewers {
-		for v.seq < doc.Seq {
-			v.apply(conns[i].next(nil))
+		for v.Seq < doc.Seq {
+			v.Apply(conns[i].Next(nil))
 		}
 	}
 	want := map[string]map[string]json.RawMessage{}
@@ -310,48 +310,11 @@ func TestRandomEditsConverge(t *testing.T) {
 		want[id] = e
 	}
 	for i, r := range viewers {
-		if r.seq != doc.Seq {
-			t.Errorf("client %d at seq %d, document at %d", i, r.seq, doc.Seq)
+		if r.Seq != doc.Seq || len(r.Errors) > 0 {
+			t.Errorf("client %d at seq %d, document at %d; stream errors: %v", i, r.Seq, doc.Seq, r.Errors)
 		}
-		if !reflect.DeepEqual(r.els, want) {
+		if !reflect.DeepEqual(r.Els, want) {
 			t.Errorf("client %d view differs from the document", i)
-		}
-	}
-}
-
-// viewer applies frames the way a frontend does, checking seq continuity.
-type viewer struct {
-	t     *testing.T
-	els   map[string]map[string]json.RawMessage
-	seq   uint64
-	epoch string
-}
-
-func (v *viewer) apply(f frame) {
-	switch f.Type {
-	case "snapshot":
-		v.els = map[string]map[string]json.RawMessage{}
-		for _, e := range f.Elements {
-			var id string
-			_ = json.Unmarshal(e["id"], &id)
-			delete(e, "id")
-			v.els[id] = e
-		}
-		v.seq, v.epoch = f.Seq, f.Epoch
-	case "resumed":
-		if f.From != v.seq {
-			v.t.Errorf("resumed from %d, had %d", f.From, v.seq)
-		}
-		v.epoch = f.Epoch
-	case "op", "finalized":
-		if f.Seq != v.seq+1 {
-			v.t.Errorf("seq %d after %d", f.Seq, v.seq)
-		}
-		v.seq = f.Seq
-		if f.Op == "upsert" {
-			v.els[f.ID] = paper.Merge(v.els[f.ID], f.Fields)
-		} else if f.Op == "delete" {
-			delete(v.els, f.ID)
 		}
 	}
 }
