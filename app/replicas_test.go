@@ -1,0 +1,234 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/papercast/papercast/app"
+	"github.com/papercast/papercast/internal/redistest"
+	"github.com/papercast/papercast/internal/wstest"
+)
+
+// replicaConfig is a replica on a free loopback port against the given Redis.
+func replicaConfig(addrs []string, mode, prefix string) app.Config {
+	cfg := app.Defaults()
+	cfg.Server.Addr = "127.0.0.1:0"
+	cfg.Store = "redis"
+	cfg.Redis.Addrs = addrs
+	cfg.Redis.Mode = mode
+	cfg.Redis.KeyPrefix = prefix
+	cfg.Redis.Timeout = 2 * time.Second
+	cfg.Presence.TTL = 2 * time.Second
+	cfg.Presence.Heartbeat = 300 * time.Millisecond
+	cfg.Limits.OpsPerSecond = 10000
+	cfg.Limits.OpsBurst = 10000
+	cfg.Server.ShutdownTimeout = 5 * time.Second
+	return cfg
+}
+
+func startReplicas(t *testing.T, n int, addrs []string, mode string) []*app.App {
+	t.Helper()
+	prefix := fmt.Sprintf("t%d:", time.Now().UnixNano())
+	var out []*app.App
+	for i := 0; i < n; i++ {
+		out = append(out, startApp(t, replicaConfig(addrs, mode, prefix)))
+	}
+	return out
+}
+
+func startApp(t *testing.T, cfg app.Config) *app.App {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	a, err := app.New(context.Background(), cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	t.Cleanup(func() {
+		if stopped {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return a
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// converge runs the multi-replica scenario of issue 3: clients spread over
+// replicas and papers edit at random, half of them drop mid-run and resume on
+// another replica; every view must equal the document on every replica.
+func converge(t *testing.T, replicas []*app.App, clients, papers, opsEach int) {
+	t.Helper()
+	var ids []string
+	for i := 0; i < papers; i++ {
+		ids = append(ids, wstest.CreatePaper(t, replicas[0].URL()).ID)
+	}
+	type state struct {
+		paper  string
+		viewer *wstest.Viewer
+		conn   *wstest.Client
+		seen   map[uint64]bool
+	}
+	states := make([]*state, clients)
+	var wg sync.WaitGroup
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(i), 99))
+			st := &state{paper: ids[i%papers], viewer: wstest.NewViewer(), seen: map[uint64]bool{}}
+			states[i] = st
+			apply := func(f wstest.Frame) {
+				st.viewer.Apply(f)
+				if f.Type == "op" {
+					st.seen[f.Seq] = true
+				}
+			}
+			replica := (i / papers) % len(replicas)
+			c := wstest.MustDial(t, replicas[replica].URL(), st.paper, wstest.Q("user", fmt.Sprint("u", i)))
+			apply(c.Next(nil))
+			for n := 0; n < opsEach; n++ {
+				if n == opsEach/2 && i%2 == 0 {
+					c.Conn.Close()
+					for _, f := range c.Drain() {
+						apply(f)
+					}
+					replica = (replica + 1) % len(replicas)
+					c = wstest.MustDial(t, replicas[replica].URL(), st.paper,
+						wstest.Q("since", fmt.Sprint(st.viewer.Seq), "epoch", st.viewer.Epoch))
+					apply(c.Next(nil))
+				}
+				id := fmt.Sprint("n", rng.IntN(8))
+				ref := fmt.Sprint(i, "-", n)
+				if rng.IntN(5) == 0 {
+					c.Send(map[string]any{"type": "delete", "ref": ref, "id": id})
+				} else {
+					fields := map[string]any{"x": rng.IntN(1000), "by": i, "text": strings.Repeat("a", rng.IntN(20))}
+					if rng.IntN(4) == 0 {
+						fields["color"] = nil
+					}
+					c.Send(wstest.Upsert(ref, id, fields))
+				}
+				for {
+					f := c.Next(nil)
+					apply(f)
+					if (f.Type == "ack" || f.Type == "error") && f.Ref == ref {
+						if f.Type == "error" && f.Code != "not_found" {
+							t.Errorf("client %d: op refused: %s", i, f.Raw)
+						}
+						break
+					}
+				}
+			}
+			st.conn = c
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	for _, id := range ids {
+		var want wstest.Document
+		for r, rep := range replicas {
+			doc := wstest.GetDocument(t, rep.URL(), id)
+			if r == 0 {
+				want = doc
+				continue
+			}
+			if !reflect.DeepEqual(doc, want) {
+				t.Fatalf("paper %s: replica %d's document differs from replica 0's", id, r)
+			}
+		}
+		els := wstest.Elements(want.Elements)
+		for i, st := range states {
+			if st.paper != id {
+				continue
+			}
+			for st.viewer.Seq < want.Seq {
+				f := st.conn.Next(nil)
+				st.viewer.Apply(f)
+				if f.Type == "op" {
+					st.seen[f.Seq] = true
+				}
+			}
+			if len(st.viewer.Errors) > 0 {
+				t.Errorf("client %d stream: %v", i, st.viewer.Errors)
+			}
+			if st.viewer.Seq != want.Seq || !reflect.DeepEqual(st.viewer.Els, els) {
+				t.Errorf("client %d: view at seq %d differs from the document at %d", i, st.viewer.Seq, want.Seq)
+			}
+			for ref, seq := range st.viewer.Acked {
+				if !st.seen[seq] && seq > 0 {
+					t.Errorf("client %d: ack %s at seq %d never arrived as an op", i, ref, seq)
+				}
+			}
+		}
+	}
+	for _, st := range states {
+		st.conn.Conn.Close()
+	}
+}
+
+// waitNoRooms waits until no replica holds a room.
+func waitNoRooms(t *testing.T, replicas []*app.App) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, r := range replicas {
+		for {
+			rooms, n := r.Hub().Stats()
+			if len(rooms) == 0 && n == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replica %s still has %d rooms, %d sessions", r.URL(), len(rooms), n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+func TestReplicasConvergeOnStandaloneRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	replicas := startReplicas(t, 3, []string{srv.Addr()}, "standalone")
+	converge(t, replicas, 30, 3, 40)
+	waitNoRooms(t, replicas)
+	if ch, err := srv.Do("PUBSUB", "CHANNELS", "*"); err != nil || strings.TrimSpace(ch) != "" {
+		t.Fatalf("subscriptions left behind: %q %v", ch, err)
+	}
+}
+
+func TestReplicasConvergeOnRedisCluster(t *testing.T) {
+	cluster := redistest.StartCluster(t)
+	replicas := startReplicas(t, 3, cluster.Addrs(), "cluster")
+	converge(t, replicas, 30, 3, 40)
+	waitNoRooms(t, replicas)
+	for _, n := range cluster.Nodes {
+		if ch, err := n.Do("PUBSUB", "SHARDCHANNELS", "*"); err != nil || strings.TrimSpace(ch) != "" {
+			t.Fatalf("node %s: shard subscriptions left behind: %q %v", n.Addr(), ch, err)
+		}
+	}
+}
