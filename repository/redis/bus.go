@@ -183,13 +183,13 @@ func (s *Store) Ready(ctx context.Context) error {
 	if closed {
 		return fmt.Errorf("bus: %w: %w", domain.ErrUnavailable, errClosed)
 	}
+	if down > 0 {
+		return fmt.Errorf("bus: %w: %d of %d subscriptions are down and resubscribing", domain.ErrUnavailable, down, total)
+	}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
 	if err := s.sub.Do(ctx, s.sub.B().Ping().Build()).Error(); err != nil {
 		return fmt.Errorf("bus: %w: subscriber connection: %w", domain.ErrUnavailable, err)
-	}
-	if down > 0 {
-		return fmt.Errorf("bus: %w: %d of %d subscriptions are down and resubscribing", domain.ErrUnavailable, down, total)
 	}
 	return nil
 }

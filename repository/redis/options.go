@@ -170,6 +170,11 @@ func (o Options) clientOption() rueidis.ClientOption {
 		DisableCache:     true,
 		Dialer:           net.Dialer{Timeout: o.DialTimeout},
 		ConnWriteTimeout: o.CommandTimeout,
+		// Run every connection's reader from the start (not only once
+		// commands overlap): a connection Redis closed (restart, failover)
+		// is then noticed and replaced at once, instead of failing the
+		// first write after Redis is back.
+		AlwaysPipelining: true,
 	}
 	if o.TLS {
 		co.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}

@@ -1,0 +1,267 @@
+package redis_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/papercast/papercast/domain"
+	"github.com/papercast/papercast/internal/redistest"
+	"github.com/papercast/papercast/paper"
+	"github.com/papercast/papercast/protocol"
+	"github.com/papercast/papercast/repository/redis"
+)
+
+// TestValuesAreStoredAndPublishedByteForByte: the scripts never re-encode
+// JSON (Lua's cjson would turn 1.0e10 into 10000000000, lose big integers
+// and make [] and {} the same).
+func TestValuesAreStoredAndPublishedByteForByte(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	s := newStore(t, redis.Options{Addrs: []string{srv.Addr()}})
+	ctx := context.Background()
+	p := newPaper(t, s)
+	values := map[string]string{
+		"exp":    `1.0e10`,
+		"big":    `123456789012345678901234567890`,
+		"neg0":   `-0`,
+		"arr":    `[]`,
+		"obj":    `{}`,
+		"nested": `{"a":[1,2,{}],"b":null}`,
+		"uni":    `"é\u00e9 🎉 \"q\" <b>"`,
+		"float":  `0.1000000000000000055511151231257827`,
+	}
+	var kv []string
+	for k, v := range values {
+		kv = append(kv, k, v)
+	}
+	h := newHandler()
+	unsub, err := s.Subscribe(ctx, p.ID, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unsub()
+	frame := apply(t, s, p.ID, upsert("n1", kv...))
+	h.waitFrame(t, frame, 5*time.Second)
+	doc, err := s.Snapshot(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Elements) != 1 {
+		t.Fatalf("elements: %+v", doc.Elements)
+	}
+	for k, v := range values {
+		if got := string(doc.Elements[0].Fields[k]); got != v {
+			t.Errorf("field %s stored as %s, want %s", k, got, v)
+		}
+	}
+	evs, _, err := s.History(ctx, p.ID, p.Epoch, 0)
+	if err != nil || len(evs) != 1 || string(evs[0].Frame) != string(frame) {
+		t.Fatalf("History = %v, %v; want the published frame %s", evs, err, frame)
+	}
+	if evs[0].Kind != domain.EventOp || evs[0].Seq != 1 {
+		t.Fatalf("History event kind %q seq %d", evs[0].Kind, evs[0].Seq)
+	}
+}
+
+// TestLimitsMatchCheckMerge: over a random walk of upserts and deletes,
+// Apply accepts exactly the ops paper.Limits.CheckMerge accepts (and
+// refuses deletes of missing elements), and the document is paper.Merge of
+// the accepted ops in creation order.
+func TestLimitsMatchCheckMerge(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	limits := paper.Limits{MaxFields: 4, MaxValueBytes: 40, MaxElementBytes: 100, MaxElements: 5, MaxPresenceBytes: 64, MaxTitleChars: 10, MaxToChars: 10}
+	s := newStore(t, redis.Options{Addrs: []string{srv.Addr()}, Limits: limits})
+	ctx := context.Background()
+	p := newPaper(t, s)
+	rng := rand.New(rand.NewPCG(1, 2))
+
+	type elem struct {
+		id     string
+		fields map[string]json.RawMessage
+	}
+	var model []elem
+	find := func(id string) int {
+		return slices.IndexFunc(model, func(e elem) bool { return e.id == id })
+	}
+	names := []string{"a", "bb", "ccc", "d", "e", "f"}
+	var accepted, refused int
+	for i := range 600 {
+		id := fmt.Sprintf("n%d", rng.IntN(8))
+		var op domain.Op
+		if rng.IntN(6) == 0 {
+			op = domain.Op{Kind: domain.OpDelete, ID: id}
+		} else {
+			op = domain.Op{Kind: domain.OpUpsert, ID: id, Fields: map[string]json.RawMessage{}}
+			for range 1 + rng.IntN(4) {
+				v := json.RawMessage("null")
+				if rng.IntN(4) != 0 {
+					v = json.RawMessage(`"` + strings.Repeat("x", rng.IntN(38)) + `"`)
+				}
+				op.Fields[names[rng.IntN(len(names))]] = v
+			}
+		}
+		j := find(id)
+		var want error
+		if op.Kind == domain.OpDelete {
+			if j < 0 {
+				want = domain.ErrNotFound
+			}
+		} else {
+			var existing map[string]json.RawMessage
+			if j >= 0 {
+				existing = model[j].fields
+			}
+			want = limits.CheckMerge(existing, op.Fields, len(model))
+		}
+		_, err := s.Apply(ctx, p.ID, op, protocol.OpBody(op, writer))
+		switch {
+		case want == nil && err != nil:
+			t.Fatalf("op %d %+v: Apply refused (%v), CheckMerge accepts", i, op, err)
+		case errors.Is(want, domain.ErrNotFound) && !errors.Is(err, domain.ErrNotFound),
+			errors.Is(want, domain.ErrTooLarge) && !errors.Is(err, domain.ErrTooLarge):
+			t.Fatalf("op %d %+v: Apply gave %v, want %v", i, op, err, want)
+		}
+		if want != nil {
+			refused++
+			continue
+		}
+		accepted++
+		switch {
+		case op.Kind == domain.OpDelete:
+			model = slices.Delete(model, j, j+1)
+		case j < 0:
+			model = append(model, elem{id, paper.Merge(nil, op.Fields)})
+		default:
+			model[j].fields = paper.Merge(model[j].fields, op.Fields)
+		}
+	}
+	if accepted < 100 || refused < 50 {
+		t.Fatalf("the walk proved little: %d accepted, %d refused", accepted, refused)
+	}
+	doc, err := s.Snapshot(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Paper.Seq != uint64(accepted) {
+		t.Fatalf("seq %d after %d accepted ops", doc.Paper.Seq, accepted)
+	}
+	if len(doc.Elements) != len(model) {
+		t.Fatalf("%d elements, model has %d", len(doc.Elements), len(model))
+	}
+	for i, el := range doc.Elements {
+		if el.ID != model[i].id || fmt.Sprint(el.Fields) != fmt.Sprint(model[i].fields) {
+			t.Fatalf("element %d = %s %s, want %s %s", i, el.ID, el.Fields, model[i].id, model[i].fields)
+		}
+	}
+}
+
+// TestDeleteLeavesNoKeys: every key of a paper, presence included, goes.
+func TestDeleteLeavesNoKeys(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	s := newStore(t, redis.Options{Addrs: []string{srv.Addr()}})
+	ctx := context.Background()
+	p := newPaper(t, s)
+	apply(t, s, p.ID, upsert("n1", "a", "1", "b", `"x"`))
+	if err := s.SetPresence(ctx, p.ID, domain.Presence{Session: "s1", User: "u", State: json.RawMessage(`{}`)}, protocol.PresenceJoin); err != nil {
+		t.Fatal(err)
+	}
+	pattern := "test:{" + p.ID + "}*"
+	if keys := channels(t, srv, "KEYS", pattern); len(keys) < 5 {
+		t.Fatalf("keys before Delete: %q", keys)
+	}
+	if err := s.Delete(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if keys := channels(t, srv, "KEYS", pattern); len(keys) != 0 {
+		t.Fatalf("keys left after Delete: %q", keys)
+	}
+}
+
+// TestPresenceKeysExpireWhenNobodyTouchesThem: a paper whose replicas all
+// died leaves no presence keys behind.
+func TestPresenceKeysExpireWhenNobodyTouchesThem(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	const ttl = 300 * time.Millisecond
+	s := newStore(t, redis.Options{Addrs: []string{srv.Addr()}, PresenceTTL: ttl})
+	ctx := context.Background()
+	p := newPaper(t, s)
+	if err := s.SetPresence(ctx, p.ID, domain.Presence{Session: "s1", User: "u", State: json.RawMessage(`{}`)}, protocol.PresenceJoin); err != nil {
+		t.Fatal(err)
+	}
+	pattern := "test:{" + p.ID + "}:p*"
+	if keys := channels(t, srv, "KEYS", pattern); len(keys) != 3 {
+		t.Fatalf("presence keys: %q", keys)
+	}
+	eventually(t, 5*time.Second, "presence keys expire", func() bool {
+		return len(channels(t, srv, "KEYS", pattern)) == 0
+	})
+}
+
+// TestFinalizeFrameIsProtocolFinalizedFrame.
+func TestFinalizeFrameIsProtocolFinalizedFrame(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	s := newStore(t, redis.Options{Addrs: []string{srv.Addr()}})
+	ctx := context.Background()
+	p := newPaper(t, s)
+	apply(t, s, p.ID, upsert("n1", "a", "1"))
+	h := newHandler()
+	unsub, err := s.Subscribe(ctx, p.ID, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unsub()
+	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	got, err := s.Finalize(ctx, p.ID, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != domain.StatusFinal || got.Seq != 2 || got.FinalizedAt == nil || !got.FinalizedAt.Equal(at) {
+		t.Fatalf("Finalize = %+v", got)
+	}
+	h.waitFrame(t, protocol.FinalizedFrame(2), 5*time.Second)
+}
+
+func TestOptionsAreValidated(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, o := range []redis.Options{
+		{},
+		{Addrs: []string{"127.0.0.1:1"}, Mode: "bogus"},
+		{Addrs: []string{"127.0.0.1:1"}, Mode: redis.ModeSentinel},
+		{Addrs: []string{"127.0.0.1:1"}, Mode: redis.ModeCluster, DB: 2},
+		{Addrs: []string{"127.0.0.1:1"}, KeyPrefix: "a{b}"},
+		{Addrs: []string{"127.0.0.1:1"}, HistorySize: -1},
+		{Addrs: []string{"127.0.0.1:1"}, Limits: paper.Limits{MaxFields: 1}},
+	} {
+		if s, err := redis.New(ctx, o, nil); err == nil {
+			s.Close()
+			t.Errorf("New(%v) accepted bad options", o)
+		}
+	}
+}
+
+func TestOptionsNeverShowThePassword(t *testing.T) {
+	t.Parallel()
+	o := redis.Options{Addrs: []string{"127.0.0.1:1"}, Username: "app", Password: "hunter2"}
+	var b strings.Builder
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("config", "redis", o)
+	fmt.Fprintf(&b, "%v %+v %s", o, o, o)
+	if strings.Contains(b.String(), "hunter2") {
+		t.Fatalf("password shown: %s", b.String())
+	}
+	if !strings.Contains(b.String(), "app") {
+		t.Fatalf("options not shown at all: %s", b.String())
+	}
+}
