@@ -57,11 +57,7 @@ func startApp(t *testing.T, cfg app.Config) *app.App {
 	if err := a.Start(); err != nil {
 		t.Fatal(err)
 	}
-	stopped := false
 	t.Cleanup(func() {
-		if stopped {
-			return
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := a.Shutdown(ctx); err != nil {
