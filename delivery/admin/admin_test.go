@@ -400,3 +400,11 @@ func TestErrorsUseTheRESTErrorBody(t *testing.T) {
 		}
 	}
 }
+
+func TestTimePingMeasuresTheRoundTrip(t *testing.T) {
+	boom := errors.New("boom")
+	d, err := admin.TimePing(func(context.Context) error { time.Sleep(20 * time.Millisecond); return boom })(t.Context())
+	if !errors.Is(err, boom) || d < 20*time.Millisecond {
+		t.Errorf("TimePing = %v, %v; want >= 20ms and the error", d, err)
+	}
+}

@@ -197,3 +197,13 @@ func orDefault(d, def time.Duration) time.Duration {
 	}
 	return d
 }
+
+// TimePing turns a store's Ping(ctx) error into a Local.Ping that also
+// measures the round trip.
+func TimePing(ping func(context.Context) error) func(context.Context) (time.Duration, error) {
+	return func(ctx context.Context) (time.Duration, error) {
+		start := time.Now()
+		err := ping(ctx)
+		return time.Since(start), err
+	}
+}
