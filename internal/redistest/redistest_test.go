@@ -163,3 +163,13 @@ func mustDo(t *testing.T, s *Server, args ...string) string {
 	}
 	return got
 }
+
+func TestStartSentinelMonitorsTheMaster(t *testing.T) {
+	t.Parallel()
+	m := Start(t)
+	s := StartSentinel(t, m)
+	got := mustDo(t, s, "SENTINEL", "get-master-addr-by-name", SentinelMasterSet)
+	if got != strings.Replace(m.Addr(), ":", "\n", 1) {
+		t.Fatalf("sentinel reports %q, want %s", got, m.Addr())
+	}
+}

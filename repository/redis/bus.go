@@ -105,6 +105,9 @@ func (s *Store) Subscribe(ctx context.Context, paperID string, h usecase.BusHand
 	if h == nil {
 		return nil, fmt.Errorf("subscribe %s: %w: nil handler", paperID, domain.ErrInvalid)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("subscribe %s: %w: %w", paperID, domain.ErrUnavailable, err)
+	}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
 	var (
@@ -150,8 +153,11 @@ func (s *Store) Subscribe(ctx context.Context, paperID string, h usecase.BusHand
 	for {
 		sub.mu.Lock()
 		up, failed, err, changed := sub.up, sub.fails > fails, sub.lastErr, sub.changed
+		closed := sub.closing && s.closing.Load()
 		sub.mu.Unlock()
 		switch {
+		case closed:
+			return nil, fmt.Errorf("subscribe %s: %w: %w", paperID, domain.ErrUnavailable, errClosed)
 		case up:
 			return l.unsubscribe, nil
 		case failed:

@@ -164,6 +164,7 @@ func (s *Store) Close() {
 			l.stop()
 		}
 		sub.listeners = nil
+		sub.signalLocked() // a Subscribe waiting for confirmation gives up
 		sub.mu.Unlock()
 	}
 	s.mu.Unlock()
