@@ -25,7 +25,7 @@ func replicaConfig(addrs []string, mode, prefix string) app.Config {
 	cfg.Redis.Addrs = addrs
 	cfg.Redis.Mode = mode
 	cfg.Redis.KeyPrefix = prefix
-	cfg.Redis.Timeout = 2 * time.Second
+	cfg.Redis.Timeout = 5 * time.Second
 	cfg.Presence.TTL = 2 * time.Second
 	cfg.Presence.Heartbeat = 300 * time.Millisecond
 	cfg.Limits.OpsPerSecond = 10000
@@ -106,7 +106,7 @@ func converge(t *testing.T, replicas []*app.App, clients, papers, opsEach int) {
 			}
 			replica := (i / papers) % len(replicas)
 			c := wstest.MustDial(t, replicas[replica].URL(), st.paper, wstest.Q("user", fmt.Sprint("u", i)))
-			apply(c.Next(nil))
+			apply(c.First())
 			for n := 0; n < opsEach; n++ {
 				if n == opsEach/2 && i%2 == 0 {
 					c.Conn.Close()
@@ -116,7 +116,7 @@ func converge(t *testing.T, replicas []*app.App, clients, papers, opsEach int) {
 					replica = (replica + 1) % len(replicas)
 					c = wstest.MustDial(t, replicas[replica].URL(), st.paper,
 						wstest.Q("since", fmt.Sprint(st.viewer.Seq), "epoch", st.viewer.Epoch))
-					apply(c.Next(nil))
+					apply(c.First())
 				}
 				id := fmt.Sprint("n", rng.IntN(8))
 				ref := fmt.Sprint(i, "-", n)

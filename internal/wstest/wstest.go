@@ -109,6 +109,17 @@ func (c *Client) read() {
 	}
 }
 
+// First reads the session's first frame and fails unless it is a snapshot
+// or a resumed frame.
+func (c *Client) First() Frame {
+	c.T.Helper()
+	f := c.Next(nil)
+	if f.Type != "snapshot" && f.Type != "resumed" {
+		c.T.Fatalf("first frame is not a snapshot or resumed: %s", f.Raw)
+	}
+	return f
+}
+
 // Send writes a frame: bytes and strings as they are, anything else as JSON.
 func (c *Client) Send(v any) {
 	c.T.Helper()
@@ -122,7 +133,7 @@ func (c *Client) Send(v any) {
 		b, _ = json.Marshal(v)
 	}
 	if err := c.Conn.WriteMessage(websocket.TextMessage, b); err != nil {
-		c.T.Fatalf("send: %v", err)
+		c.T.Fatalf("send: %v (server close code %d; frames not yet read: %d)", err, c.CloseCode(), len(c.Frames))
 	}
 }
 
