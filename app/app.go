@@ -17,9 +17,11 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/papercast/papercast/delivery/admin"
 	"github.com/papercast/papercast/delivery/jwtauth"
 	"github.com/papercast/papercast/delivery/rest"
 	"github.com/papercast/papercast/delivery/ws"
+	"github.com/papercast/papercast/metrics"
 	"github.com/papercast/papercast/repository/memory"
 	redisstore "github.com/papercast/papercast/repository/redis"
 	"github.com/papercast/papercast/usecase"
@@ -36,16 +38,18 @@ type backend interface {
 
 // App is one running papercast replica.
 type App struct {
-	cfg    Config
-	log    *slog.Logger
-	store  backend
-	papers *usecase.Papers
-	hub    *usecase.Hub
-	ws     *ws.Handler
-	echo   *echo.Echo
-	srv    *http.Server
-	ln     net.Listener
-	served chan error
+	cfg     Config
+	log     *slog.Logger
+	store   backend
+	papers  *usecase.Papers
+	hub     *usecase.Hub
+	ws      *ws.Handler
+	echo    *echo.Echo
+	srv     *http.Server
+	metrics *metrics.Metrics
+	started time.Time
+	ln      net.Listener
+	served  chan error
 }
 
 // NewLogger builds the slog logger the config asks for.
@@ -83,12 +87,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.store = s
 	}
 	a.papers = usecase.NewPapers(a.store, a.store, limits, log)
+	a.metrics = metrics.New()
 	a.hub = usecase.NewHub(a.store, a.store, a.store, limits, usecase.HubOptions{
 		MaxSessionsPerPaper: cfg.Limits.MaxSessionsPerPaper,
 		MaxSessions:         cfg.Limits.MaxConnections,
 		PresenceHeartbeat:   cfg.Presence.Heartbeat,
 		StoreTimeout:        cfg.Redis.Timeout,
-	}, nil, log)
+	}, a.metrics, log)
+	a.metrics.SetActivePapers(func() float64 { return float64(a.hub.Rooms()) })
 
 	a.echo = rest.NewEcho(rest.Options{BodyLimit: cfg.Server.BodyLimit, AllowedOrigins: cfg.Server.AllowedOrigins, Dev: cfg.Server.Dev}, log)
 	var identify func(r *http.Request, paperID string) (ws.Identity, error)
@@ -122,9 +128,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		CheckOrigin: func(r *http.Request) bool {
 			return rest.OriginAllowed(r.Header.Get("Origin"), r.Host, cfg.Server.AllowedOrigins, cfg.Server.Dev)
 		},
-	}, nil, log)
+	}, a.metrics, log)
 	a.ws.Register(a.echo)
 	web.Register(a.echo)
+	a.echo.GET("/metrics", echo.WrapHandler(a.metrics.Handler()), bearer(cfg.Admin.Token))
+	a.started = time.Now()
+	admin.Register(a.echo, cfg.Admin.Token, &admin.Local{
+		ID: replicaID(), Addr: cfg.Server.Addr, StartedAt: a.started, StoreKind: cfg.Store,
+		Hub: a.hub, Counts: a.metrics, Ping: admin.TimePing(a.store.Ping),
+		Peers: peers(cfg.Admin),
+	}, cfg.Admin.Pprof)
 	return a, nil
 }
 

@@ -39,7 +39,6 @@ type ServerConfig struct {
 	AllowedOrigins  []string      `mapstructure:"allowed_origins"`
 	Dev             bool          `mapstructure:"dev"`
 	BodyLimit       int64         `mapstructure:"body_limit"`
-	PublicURL       string        `mapstructure:"public_url"`
 }
 
 // RedisConfig selects and reaches the Redis deployment.
@@ -98,8 +97,9 @@ type LogConfig struct {
 
 // AdminConfig guards the operator surfaces.
 type AdminConfig struct {
-	Token string `mapstructure:"token"`
-	Pprof bool   `mapstructure:"pprof"`
+	Token string   `mapstructure:"token"`
+	Pprof bool     `mapstructure:"pprof"`
+	Peers []string `mapstructure:"peers"`
 }
 
 // AuthConfig enables JWT identities.
@@ -117,7 +117,7 @@ type JWTConfig struct {
 func Defaults() Config {
 	l := paper.DefaultLimits()
 	return Config{
-		Server: ServerConfig{Addr: ":8080", ShutdownTimeout: 15 * time.Second, BodyLimit: 64 << 10},
+		Server: ServerConfig{Addr: ":8080", ShutdownTimeout: 15 * time.Second, BodyLimit: 64 << 10, AllowedOrigins: []string{}},
 		Store:  "memory",
 		Redis: RedisConfig{
 			Addrs: []string{"127.0.0.1:6379"}, Mode: "auto", KeyPrefix: "pc:", Timeout: 5 * time.Second,
@@ -130,8 +130,9 @@ func Defaults() Config {
 			OpsPerSecond: 30, OpsBurst: 60, PresencePerSecond: 20, AbuseStrikes: 100,
 			MaxSessionsPerPaper: 1000, MaxConnections: 20000,
 		},
-		WS:  WSConfig{MaxFrameBytes: 32 << 10, SendBuffer: 256, WriteWait: 10 * time.Second, PongWait: 60 * time.Second},
-		Log: LogConfig{Level: "info", Format: "text"},
+		WS:    WSConfig{MaxFrameBytes: 32 << 10, SendBuffer: 256, WriteWait: 10 * time.Second, PongWait: 60 * time.Second},
+		Log:   LogConfig{Level: "info", Format: "text"},
+		Admin: AdminConfig{Peers: []string{}},
 	}
 }
 

@@ -474,6 +474,13 @@ func (h *Hub) Wait(ctx context.Context) error {
 	}
 }
 
+// Rooms is the number of papers with sessions on this replica.
+func (h *Hub) Rooms() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.rooms)
+}
+
 // RoomStats is one room as seen from this replica.
 type RoomStats struct {
 	PaperID  string `json:"paper"`

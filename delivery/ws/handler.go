@@ -94,6 +94,7 @@ func (o *Options) defaults() {
 // Metrics receives the delivery's counts (nil: discarded).
 type Metrics interface {
 	Frame(kind, result string)
+	SendBufferOverflow()
 	SlowConsumerClosed()
 	Sessions(delta int)
 }
@@ -101,6 +102,7 @@ type Metrics interface {
 type nopMetrics struct{}
 
 func (nopMetrics) Frame(string, string) {}
+func (nopMetrics) SendBufferOverflow()  {}
 func (nopMetrics) SlowConsumerClosed()  {}
 func (nopMetrics) Sessions(int)         {}
 

@@ -97,6 +97,7 @@ func (h *Handler) onError(s *melody.Session, err error) {
 		return
 	}
 	if errors.Is(err, melody.ErrMessageBufferFull) {
+		h.metrics.SendBufferOverflow()
 		sess.closeSlow()
 	}
 }

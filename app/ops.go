@@ -1,0 +1,50 @@
+package app
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/papercast/papercast/delivery/admin"
+	"github.com/papercast/papercast/domain"
+)
+
+// bearer guards operator endpoints with the admin token when one is set.
+func bearer(token string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if token == "" {
+				return next(c)
+			}
+			got, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
+			if !ok {
+				return fmt.Errorf("%w: the admin token is required", domain.ErrUnauthorized)
+			}
+			if subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+				return fmt.Errorf("%w: wrong admin token", domain.ErrForbidden)
+			}
+			return next(c)
+		}
+	}
+}
+
+// replicaID names this replica on the admin page: host name and pid.
+func replicaID() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d", host, os.Getpid())
+}
+
+// peers asks the other replicas listed in admin.peers for their stats, so
+// the admin page shows the whole deployment.
+func peers(c AdminConfig) func(ctx context.Context) []admin.Replica {
+	if len(c.Peers) == 0 {
+		return nil
+	}
+	return admin.HTTPPeers(&http.Client{Timeout: 2 * time.Second}, c.Token, c.Peers)
+}

@@ -1,0 +1,60 @@
+package app_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/papercast/papercast/app"
+	"github.com/papercast/papercast/internal/wstest"
+)
+
+func get(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func TestOperatorEndpoints(t *testing.T) {
+	cfg := app.Defaults()
+	cfg.Server.Addr = "127.0.0.1:0"
+	cfg.Admin.Token = "admin-secret"
+	a := startApp(t, cfg)
+	p := wstest.CreatePaper(t, a.URL())
+	c := wstest.MustDial(t, a.URL(), p.ID, nil)
+	c.First()
+	c.Send(wstest.Upsert("a", "n1", map[string]any{"text": "hi"}))
+	c.Next(wstest.OfType("ack"))
+	tests := []struct {
+		path, token string
+		status      int
+		contains    string
+	}{
+		{"/metrics", "", 401, `"unauthorized"`},
+		{"/metrics", "wrong", 403, `"forbidden"`},
+		{"/metrics", "admin-secret", 200, `papercast_ops_total{result="ok",type="upsert"} 1`},
+		{"/metrics", "admin-secret", 200, "papercast_sessions 1"},
+		{"/metrics", "admin-secret", 200, "go_goroutines"},
+		{"/admin/stats", "", 401, `"unauthorized"`},
+		{"/admin/stats", "admin-secret", 200, `"sessions":1`},
+		{"/", "", 200, "<html"},
+		{"/p/" + p.ID, "", 200, "<html"},
+		{"/v1/openapi.yaml", "", 200, "openapi: 3"},
+	}
+	for _, tt := range tests {
+		status, body := get(t, a.URL()+tt.path, tt.token)
+		if status != tt.status || !strings.Contains(body, tt.contains) {
+			t.Errorf("GET %s (token %q): %d, want %d containing %q; body %.300s", tt.path, tt.token, status, tt.status, tt.contains, body)
+		}
+	}
+}
