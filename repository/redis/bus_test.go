@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -285,3 +286,29 @@ func (f handlerFunc) Event(b []byte) { f(b) }
 func (handlerFunc) Resync()          {}
 
 func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
+
+// TestAllPapersShareOnePubSubConnection: a replica holds one pub/sub
+// connection to a standalone Redis, however many papers it follows, and
+// that connection carries no commands.
+func TestAllPapersShareOnePubSubConnection(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	s := newStore(t, redis.Options{Addrs: []string{srv.Addr()}})
+	ctx := context.Background()
+	for range 20 {
+		p := newPaper(t, s)
+		unsub, err := s.Subscribe(ctx, p.ID, newHandler())
+		if err != nil {
+			t.Fatalf("Subscribe: %v", err)
+		}
+		defer unsub()
+		apply(t, s, p.ID, upsert("n1", "v", "1"))
+	}
+	clients := slices.DeleteFunc(channels(t, srv, "CLIENT", "LIST", "TYPE", "pubsub"), func(l string) bool { return l == "" })
+	if len(clients) != 1 || !strings.Contains(clients[0], "sub=20") {
+		t.Fatalf("pub/sub connections: %q, want one with 20 subscriptions", clients)
+	}
+	if strings.Contains(clients[0], "cmd=evalsha") || strings.Contains(clients[0], "cmd=eval ") {
+		t.Fatalf("the pub/sub connection ran commands: %s", clients[0])
+	}
+}
