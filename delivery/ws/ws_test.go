@@ -318,3 +318,41 @@ func TestRandomEditsConverge(t *testing.T) {
 		}
 	}
 }
+
+func TestOriginIsCheckedBeforeUpgrade(t *testing.T) {
+	s := newServer(t, ws.Options{CheckOrigin: func(r *http.Request) bool {
+		return r.Header.Get("Origin") == "https://app.example"
+	}})
+	p := s.create()
+	tests := []struct {
+		origin string
+		ok     bool
+	}{
+		{"https://app.example", true},
+		{"https://evil.example", false},
+		{"", true}, // non-browser clients send no Origin
+	}
+	for _, tt := range tests {
+		h := http.Header{}
+		if tt.origin != "" {
+			h.Set("Origin", tt.origin)
+		}
+		c, res, err := websocket.DefaultDialer.Dial(wstest.URL(s.url, p.ID, nil), h)
+		if tt.ok {
+			if err != nil {
+				t.Fatalf("origin %q refused: %v", tt.origin, err)
+			}
+			c.Close()
+			continue
+		}
+		if err == nil {
+			c.Close()
+			t.Fatalf("origin %q accepted", tt.origin)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 403 || !strings.Contains(string(body), `"forbidden"`) {
+			t.Fatalf("origin %q: %d %s", tt.origin, res.StatusCode, body)
+		}
+	}
+}
