@@ -207,3 +207,39 @@ func FuzzDecodeClient(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkDecodeAndValidateUpsert(b *testing.B) {
+	frame := []byte(`{"type":"upsert","ref":"a1","id":"n1","fields":{"text":"Happy birthday! Have a wonderful day","x":10,"y":20,"color":"#ffd"}}`)
+	limits := paper.DefaultLimits()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(frame)))
+	for i := 0; i < b.N; i++ {
+		f, err := DecodeClient(frame)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := limits.ValidateOp(f.Op()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEncodeOpEvent(b *testing.B) {
+	op := domain.Op{Kind: "upsert", ID: "n1", Fields: map[string]json.RawMessage{
+		"text": json.RawMessage(`"Happy birthday! Have a wonderful day"`), "x": json.RawMessage("10"), "y": json.RawMessage("20"), "color": json.RawMessage(`"#ffd"`)}}
+	by := domain.Author{Session: "SNmC0_w9iLx-hpc-", User: "ada", Name: "Ada"}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		_ = OpFrame(uint64(i), OpBody(op, by))
+	}
+}
+
+func BenchmarkEventHeader(b *testing.B) {
+	frame := OpFrame(123456, []byte(`"op":"delete","id":"n1","by":{"session":"s","user":"u"}}`))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, _, ok := EventHeader(frame); !ok {
+			b.Fatal("header")
+		}
+	}
+}
