@@ -70,7 +70,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	limits := cfg.PaperLimits()
-	a := &App{cfg: cfg, log: log}
+	a := &App{cfg: cfg, log: log, metrics: metrics.New()}
 	switch cfg.Store {
 	case "memory":
 		a.store = memory.New(memory.Options{Limits: limits, HistorySize: cfg.History.Size, PresenceTTL: cfg.Presence.TTL})
@@ -80,6 +80,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			Username: cfg.Redis.Username, Password: cfg.Redis.Password, DB: cfg.Redis.DB, TLS: cfg.Redis.TLS,
 			KeyPrefix: cfg.Redis.KeyPrefix, HistorySize: cfg.History.Size, PresenceTTL: cfg.Presence.TTL,
 			Limits: limits, DialTimeout: cfg.Redis.Timeout, CommandTimeout: cfg.Redis.Timeout,
+			Observer: a.metrics,
 		}, log)
 		if err != nil {
 			return nil, fmt.Errorf("connect to redis at %s: %w", strings.Join(cfg.Redis.Addrs, ","), err)
@@ -87,7 +88,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.store = s
 	}
 	a.papers = usecase.NewPapers(a.store, a.store, limits, log)
-	a.metrics = metrics.New()
 	a.hub = usecase.NewHub(a.store, a.store, a.store, limits, usecase.HubOptions{
 		MaxSessionsPerPaper: cfg.Limits.MaxSessionsPerPaper,
 		MaxSessions:         cfg.Limits.MaxConnections,

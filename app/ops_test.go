@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/papercast/papercast/app"
+	"github.com/papercast/papercast/internal/redistest"
 	"github.com/papercast/papercast/internal/wstest"
 )
 
@@ -57,4 +58,31 @@ func TestOperatorEndpoints(t *testing.T) {
 			t.Errorf("GET %s (token %q): %d, want %d containing %q; body %.300s", tt.path, tt.token, status, tt.status, tt.contains, body)
 		}
 	}
+}
+
+func TestRedisMetrics(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := replicaConfig([]string{srv.Addr()}, "standalone", "m:")
+	a := startApp(t, cfg)
+	p := wstest.CreatePaper(t, a.URL())
+	c := wstest.MustDial(t, a.URL(), p.ID, nil)
+	c.First()
+	c.Send(wstest.Upsert("a", "n1", map[string]any{"text": "hi"}))
+	c.Next(wstest.OfType("ack"))
+	_, body := get(t, a.URL()+"/metrics", "")
+	for _, want := range []string{`papercast_redis_command_duration_seconds_count{command="apply"} 1`, `papercast_redis_command_duration_seconds_count{command="create"} 1`, "papercast_pubsub_resubscribes_total 0"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q; has:\n%s", want, grepLines(body, "papercast_redis"))
+		}
+	}
+}
+
+func grepLines(body, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(body, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

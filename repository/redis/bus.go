@@ -302,6 +302,9 @@ func (sub *subscription) onSubscription(ps rueidis.PubSubSubscription) {
 		sub.mu.Unlock()
 		if restored {
 			sub.log.Info("bus subscription restored; handlers resync")
+			if obs := sub.s.opts.Observer; obs != nil {
+				obs.Resubscribed()
+			}
 		}
 	case "unsubscribe", "sunsubscribe":
 		sub.mu.Lock()

@@ -70,6 +70,8 @@ type Options struct {
 	// Redis is noticed (and the bus reports not ready) within about this
 	// long (default 5s).
 	CommandTimeout time.Duration
+	// Observer, when set, receives command timings and resubscriptions.
+	Observer Observer
 }
 
 func (o Options) withDefaults() (Options, error) {

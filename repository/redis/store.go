@@ -92,6 +92,9 @@ func New(ctx context.Context, o Options, log *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("redis %s: %w: %w", strings.Join(o.Addrs, ","), domain.ErrUnavailable, err)
 	}
 	mode := cmd.Mode()
+	if o.Observer != nil {
+		cmd = newObservedClient(cmd, o.Observer)
+	}
 	if o.Mode == ModeCluster && mode != rueidis.ClientModeCluster {
 		cmd.Close()
 		return nil, fmt.Errorf("redis %s: mode cluster asked, but the server is %s", strings.Join(o.Addrs, ","), mode)
