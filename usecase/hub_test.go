@@ -613,3 +613,44 @@ func TestPresenceReachesOthers(t *testing.T) {
 	}
 	b.Leave()
 }
+
+func TestSessionLimits(t *testing.T) {
+	st := memory.New(memory.Options{PresenceTTL: time.Minute})
+	defer st.Close()
+	hub := usecase.NewHub(st, st, st, paper.DefaultLimits(), usecase.HubOptions{MaxSessionsPerPaper: 2, MaxSessions: 3}, nil, quiet)
+	defer hub.Close()
+	papers := usecase.NewPapers(st, st, paper.DefaultLimits(), quiet)
+	ctx := context.Background()
+	p1, _, _ := papers.Create(ctx, "one", "")
+	p2, _, _ := papers.Create(ctx, "two", "")
+	join := func(id string) (*usecase.Member, error) {
+		return hub.Join(ctx, usecase.JoinRequest{PaperID: id}, newSink())
+	}
+	a, err := join(p1.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := join(p1.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := join(p1.ID); !errors.Is(err, domain.ErrFull) {
+		t.Fatalf("third session on a paper with room for 2: %v", err)
+	}
+	c, err := join(p2.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := join(p2.ID); !errors.Is(err, domain.ErrFull) {
+		t.Fatalf("fourth session on a replica with room for 3: %v", err)
+	}
+	a.Leave()
+	d, err := join(p2.ID)
+	if err != nil {
+		t.Fatalf("a freed place was not reusable: %v", err)
+	}
+	for _, m := range []*usecase.Member{b, c, d} {
+		m.Leave()
+	}
+	assertNoRooms(t, hub)
+}
