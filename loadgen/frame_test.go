@@ -1,6 +1,11 @@
 package loadgen
 
 import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -90,5 +95,19 @@ func TestReceiverCountsOrderGapsAndDuplicates(t *testing.T) {
 	}
 	if s.lastSeq != 14 {
 		t.Errorf("last seq %d, want 14", s.lastSeq)
+	}
+}
+
+func TestConnectionErrorsAreNamedByCause(t *testing.T) {
+	cases := map[string]error{
+		"econnreset": &net.OpError{Op: "read", Err: os.NewSyscallError("read", syscall.ECONNRESET)},
+		"eof":        io.ErrUnexpectedEOF,
+		"timeout":    os.ErrDeadlineExceeded,
+		"error":      errors.New("something else"),
+	}
+	for want, err := range cases {
+		if got := errKind(err); got != want {
+			t.Errorf("errKind(%v) = %q, want %q", err, got, want)
+		}
 	}
 }

@@ -43,17 +43,20 @@ type Result struct {
 	// Over the whole load (warm-up, window and drain): every acked op is
 	// expected once at every session connected to its paper when the ack
 	// came back.
-	OpsSent      int64 `json:"ops_sent"`
-	OpsAcked     int64 `json:"ops_acked"`
-	OpErrors     int64 `json:"op_errors"`
-	PresenceSent int64 `json:"presence_sent"`
-	Expected     int64 `json:"expected_deliveries"`
-	Received     int64 `json:"received_deliveries"`
-	Lost         int64 `json:"lost"`
-	OutOfOrder   int64 `json:"out_of_order"`
-	GapSeqs      int64 `json:"gap_seqs"`
-	Duplicates   int64 `json:"duplicates"`
-	Drained      bool  `json:"drained"`
+	OpsSent  int64 `json:"ops_sent"`
+	OpsAcked int64 `json:"ops_acked"`
+	OpErrors int64 `json:"op_errors"`
+	// OpsUnanswered got neither an ack nor an error by the end of the
+	// drain.
+	OpsUnanswered int64 `json:"ops_unanswered"`
+	PresenceSent  int64 `json:"presence_sent"`
+	Expected      int64 `json:"expected_deliveries"`
+	Received      int64 `json:"received_deliveries"`
+	Lost          int64 `json:"lost"`
+	OutOfOrder    int64 `json:"out_of_order"`
+	GapSeqs       int64 `json:"gap_seqs"`
+	Duplicates    int64 `json:"duplicates"`
+	Drained       bool  `json:"drained"`
 
 	// Errors counts error frames by code, unexpected close codes
 	// (close_4008...) and join failures (join_http_503...).
@@ -163,6 +166,7 @@ func (r *runner) result(joined int, drained bool, targets []target, cl *cluster,
 		OpsSent:                  t.sentOps,
 		OpsAcked:                 t.acked,
 		OpErrors:                 t.opErrors,
+		OpsUnanswered:            max(0, t.sentOps-t.acked-t.opErrors),
 		PresenceSent:             t.sentPresence,
 		Expected:                 t.expected,
 		Received:                 t.received,
@@ -287,6 +291,7 @@ func (res *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "own echo ms\t%s\n", fmtQ(res.OwnEchoMS))
 	fmt.Fprintf(tw, "ack ms\t%s\n", fmtQ(res.AckMS))
 	fmt.Fprintf(tw, "send lag ms\t%s\n", fmtQ(res.SendLagMS))
+	fmt.Fprintf(tw, "ops\t%d sent, %d acked, %d refused, %d unanswered\n", res.OpsSent, res.OpsAcked, res.OpErrors, res.OpsUnanswered)
 	fmt.Fprintf(tw, "delivery\tlost %d of %d expected, out of order %d (%d seqs skipped), duplicates %d, drained %v\n",
 		res.Lost, res.Expected, res.OutOfOrder, res.GapSeqs, res.Duplicates, res.Drained)
 	fmt.Fprintf(tw, "errors\t%s\n", fmtErrors(res.Errors))

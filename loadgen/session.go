@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -185,7 +188,24 @@ func (s *session) died(err error, where string) {
 		s.r.addErr("close_" + strconv.Itoa(ce.Code))
 		return
 	}
-	s.r.addErr(where + "_error")
+	s.r.addErr(where + "_" + errKind(err))
+}
+
+// errKind names a connection error for the error table.
+func errKind(err error) string {
+	switch {
+	case errors.Is(err, syscall.ECONNRESET):
+		return "econnreset"
+	case errors.Is(err, syscall.EPIPE):
+		return "epipe"
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "eof"
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, net.ErrClosed):
+		return "closed"
+	}
+	return "error"
 }
 
 // handle accounts for one server frame received at now.
