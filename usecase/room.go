@@ -151,9 +151,11 @@ func (r *room) activate(m *Member, first start) error {
 					o.sink.Close(domain.CloseResync)
 				}
 			}
+			r.lastSeq = first.seq
 		}
+		// On the room's first activation lastSeq only moves up (below):
+		// events that raced this join may already have passed it.
 		r.epoch = first.epoch
-		r.lastSeq = first.seq
 	}
 	m.after = first.seq
 	for _, f := range m.buf {
