@@ -130,7 +130,7 @@ func Defaults() Config {
 			OpsPerSecond: 30, OpsBurst: 60, PresencePerSecond: 20, AbuseStrikes: 100,
 			MaxSessionsPerPaper: 1000, MaxConnections: 20000,
 		},
-		WS:    WSConfig{MaxFrameBytes: 32 << 10, SendBuffer: 256, WriteWait: 10 * time.Second, PongWait: 60 * time.Second},
+		WS:    WSConfig{MaxFrameBytes: 32 << 10, SendBuffer: 64, WriteWait: 10 * time.Second, PongWait: 60 * time.Second},
 		Log:   LogConfig{Level: "info", Format: "text"},
 		Admin: AdminConfig{Peers: []string{}},
 	}

@@ -63,7 +63,7 @@ func (o *Options) defaults() {
 		o.MaxFrameBytes = 32 << 10
 	}
 	if o.SendBuffer <= 0 {
-		o.SendBuffer = 256
+		o.SendBuffer = 64
 	}
 	if o.WriteWait <= 0 {
 		o.WriteWait = 10 * time.Second
@@ -182,13 +182,31 @@ func (h *Handler) serve(c echo.Context) error {
 	if !websocketRequested(r) {
 		return fmt.Errorf("%w: this endpoint speaks WebSocket only", domain.ErrInvalid)
 	}
-	s := &session{h: h, req: req}
-	if err := h.m.HandleRequestWithKeys(c.Response(), r, map[string]any{sessionKey: s}); err != nil {
+	// The session runs in its own goroutine and this handler returns once
+	// the connection is upgraded: net/http then drops its per-connection
+	// state (two 4 KiB bufio buffers and a deep stack) that it would keep
+	// for the whole session if the handler blocked in melody's read loop.
+	s := &session{h: h, req: req, upgraded: make(chan struct{})}
+	errc := make(chan error, 1)
+	w := c.Response() // echo recycles c once this handler returns
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		err := h.m.HandleRequestWithKeys(w, r, map[string]any{sessionKey: s})
+		errc <- err
+		s.markUpgraded()
+	}()
+	<-s.upgraded
+	select {
+	case err := <-errc:
 		if errors.Is(err, melody.ErrClosed) {
 			return fmt.Errorf("%w: server is shutting down", domain.ErrUnavailable)
 		}
-		// The upgrader has already answered the client.
-		h.log.Debug("upgrade failed", "paper", id, "err", err)
+		if err != nil {
+			// The upgrader has already answered the client.
+			h.log.Debug("upgrade failed", "paper", id, "err", err)
+		}
+	default:
 	}
 	return nil
 }

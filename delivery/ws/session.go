@@ -28,15 +28,23 @@ type session struct {
 	s      *melody.Session
 	req    usecase.JoinRequest
 	member *usecase.Member
-	ctx    context.Context
-	cancel context.CancelFunc
+	// ctx is the parent of every store call made for this session. It is
+	// not cancelable: all calls run on the session's read goroutine, which
+	// has returned from the last one before the session ends; and a
+	// cancelable context would keep a children map alive per session.
+	ctx context.Context
 
 	ops      *rate.Limiter
 	presence *rate.Limiter
 	strikes  int
 
 	closeOnce sync.Once
+
+	upgraded     chan struct{} // closed once the HTTP handler may return
+	upgradedOnce sync.Once
 }
+
+func (sess *session) markUpgraded() { sess.upgradedOnce.Do(func() { close(sess.upgraded) }) }
 
 func sessionOf(s *melody.Session) *session {
 	v, _ := s.Get(sessionKey)
@@ -51,10 +59,14 @@ func (h *Handler) onConnect(s *melody.Session) {
 	if sess == nil {
 		return
 	}
-	h.wg.Add(1)
+	// melody has hijacked the connection: the HTTP handler is done with it.
+	sess.markUpgraded()
 	h.metrics.Sessions(1)
 	sess.s = s
-	sess.ctx, sess.cancel = context.WithCancel(context.Background())
+	sess.ctx = context.Background()
+	// melody keeps the upgrade request for the whole session; nothing here
+	// reads it again, so let its headers and context go.
+	s.Request = nil
 	sess.ops = rate.NewLimiter(rate.Limit(h.opts.OpsPerSecond), h.opts.OpsBurst)
 	sess.presence = rate.NewLimiter(rate.Limit(h.opts.PresencePerSecond), max(1, int(h.opts.PresencePerSecond)))
 	defer sess.recoverPanic("connect")
@@ -80,9 +92,7 @@ func (h *Handler) onDisconnect(s *melody.Session) {
 	if sess == nil || sess.s == nil {
 		return
 	}
-	defer h.wg.Done()
 	defer h.metrics.Sessions(-1)
-	sess.cancel()
 	if sess.member != nil {
 		sess.member.Leave()
 	}
