@@ -44,9 +44,9 @@ run-replicas: build ## three replicas on :8081-8083 sharing 127.0.0.1:6379; Ctrl
 	echo "replicas on http://127.0.0.1:8081 http://127.0.0.1:8082 http://127.0.0.1:8083 (Ctrl-C stops all)"; \
 	wait
 
-bench: build ## Go benchmarks of the hot path and a loadgen run (see docs/benchmarks.md)
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./protocol ./paper ./usecase ./repository/... | tee bin/bench.txt
-	./$(BIN) loadtest --spawn 2 --sessions 2000 --papers 200 --rate 1 --duration 20s --out bin/loadtest.json
+bench: build ## Go benchmarks of the hot path and the load scenarios (see docs/benchmarks.md)
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./protocol ./usecase ./repository/... | tee bin/bench.txt
+	scripts/bench.sh
 
 test-e2e: build ## browser test in headless Chromium (Playwright)
 	cd web/e2e && npm ci --no-audit --no-fund && node e2e.mjs

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs the load scenarios of docs/benchmarks.md with `papercast loadtest
+# --spawn` (throwaway Redis + replicas on loopback) and prints a Markdown
+# table per scenario. JSON results go to bin/bench/. Run it on a quiet
+# machine: the generator shares the cores with the servers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-bin/papercast}
+OUT=${OUT:-bin/bench}
+DUR=${DUR:-20s}
+mkdir -p "$OUT"
+ulimit -n 65536 2>/dev/null || true
+
+run() { # name, then loadtest flags
+	local name=$1; shift
+	echo "== $name: $*" >&2
+	"$BIN" loadtest --duration "$DUR" --out "$OUT/$name.json" "$@" >"$OUT/$name.txt" 2>&1 || {
+		echo "run $name failed:" >&2; tail -20 "$OUT/$name.txt" >&2; return 1; }
+}
+
+SCENARIOS=${SCENARIOS:-ramp perpaper replicas steady}
+for s in $SCENARIOS; do
+	case $s in
+	ramp) # deliveries/s ramp at 10 sessions per paper, 1 op/s each
+		for n in 1000 2000 3000 4000; do run "ramp-$n" --spawn 2 --sessions $n --papers $((n / 10)) --rate 1; done ;;
+	perpaper) # ~20k deliveries/s with 2, 10, 50 and 500 sessions per paper
+		run perpaper-2 --spawn 2 --sessions 2000 --papers 1000 --rate 5
+		run perpaper-10 --spawn 2 --sessions 2000 --papers 200 --rate 1
+		run perpaper-50 --spawn 2 --sessions 2000 --papers 40 --rate 0.2
+		run perpaper-500 --spawn 2 --sessions 2000 --papers 4 --rate 0.02 ;;
+	replicas) # the same load on 1, 2 and 3 replicas
+		for r in 1 2 3; do run "replicas-$r" --spawn $r --sessions 2000 --papers 200 --rate 1; done ;;
+	steady) # the issue's target: 10,000 sessions, 1,000 papers, 1 op/s each
+		run steady-10k --spawn 2 --sessions 10000 --papers 1000 --rate 1 --join-concurrency 128 ;;
+	esac
+done
+
+python3 - "$OUT" <<'PY'
+import json, os, sys
+out = sys.argv[1]
+rows = []
+for f in sorted(os.listdir(out)):
+    if not f.endswith(".json"):
+        continue
+    r = json.load(open(os.path.join(out, f)))
+    lat = r["latency_ms"]
+    errs = ", ".join(f"{k}={v}" for k, v in sorted(r.get("errors", {}).items())) or "none"
+    rows.append("| {} | {} | {:.0f} / {:.0f} | {:.0f} | {:.1f} / {:.1f} / {:.1f} / {:.0f} | {}/{}/{} | {:.1f} | {:.1f} | {} |".format(
+        f[:-5], r["sessions"], r["ops_acked_per_sec"], r.get("ops_offered_per_sec", 0), r["deliveries_per_sec"],
+        lat["p50"], lat["p99"], lat["p999"], lat["max"], r["lost"], r["out_of_order"], r["duplicates"],
+        r["rss_bytes_per_session"] / 1024, r.get("cpu_us_per_delivery", 0), errs))
+print("| run | sessions | ops acked/s / offered | deliveries/s | latency ms p50 / p99 / p99.9 / max | lost/ooo/dup | idle KiB/session | CPU us/delivery (replicas+Redis) | errors |")
+print("|---|---|---|---|---|---|---|---|---|")
+print("\n".join(rows))
+PY
