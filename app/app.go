@@ -89,10 +89,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.papers = usecase.NewPapers(a.store, a.store, limits, log)
 	a.hub = usecase.NewHub(a.store, a.store, a.store, limits, usecase.HubOptions{
-		MaxSessionsPerPaper: cfg.Limits.MaxSessionsPerPaper,
-		MaxSessions:         cfg.Limits.MaxConnections,
-		PresenceHeartbeat:   cfg.Presence.Heartbeat,
-		StoreTimeout:        cfg.Redis.Timeout,
+		MaxSessionsPerPaper:    cfg.Limits.MaxSessionsPerPaper,
+		MaxSessions:            cfg.Limits.MaxConnections,
+		PresenceHeartbeat:      cfg.Presence.Heartbeat,
+		StoreTimeout:           cfg.Redis.Timeout,
+		PresenceImmediateBelow: cfg.Presence.CoalesceAbove,
+		PresenceFlush:          cfg.Presence.Flush,
+		PresenceBudget:         cfg.Presence.BudgetPerPaper,
 	}, a.metrics, log)
 	a.metrics.SetActivePapers(func() float64 { return float64(a.hub.Rooms()) })
 

@@ -61,8 +61,11 @@ type HistoryConfig struct {
 
 // PresenceConfig is the who-is-here expiry.
 type PresenceConfig struct {
-	TTL       time.Duration `mapstructure:"ttl"`
-	Heartbeat time.Duration `mapstructure:"heartbeat"`
+	TTL            time.Duration `mapstructure:"ttl"`
+	Heartbeat      time.Duration `mapstructure:"heartbeat"`
+	CoalesceAbove  int           `mapstructure:"coalesce_above"`
+	Flush          time.Duration `mapstructure:"flush"`
+	BudgetPerPaper int           `mapstructure:"budget_per_paper"`
 }
 
 // LimitsConfig bounds what clients may do.
@@ -123,7 +126,7 @@ func Defaults() Config {
 			Addrs: []string{"127.0.0.1:6379"}, Mode: "auto", KeyPrefix: "pc:", Timeout: 5 * time.Second,
 		},
 		History:  HistoryConfig{Size: 1000},
-		Presence: PresenceConfig{TTL: 30 * time.Second, Heartbeat: 10 * time.Second},
+		Presence: PresenceConfig{TTL: 30 * time.Second, Heartbeat: 10 * time.Second, CoalesceAbove: 32, Flush: 50 * time.Millisecond, BudgetPerPaper: 2000},
 		Limits: LimitsConfig{
 			MaxFields: l.MaxFields, MaxValueBytes: l.MaxValueBytes, MaxElementBytes: l.MaxElementBytes,
 			MaxElements: l.MaxElements, MaxPresenceBytes: l.MaxPresenceBytes, MaxTitleChars: l.MaxTitleChars,
@@ -238,6 +241,9 @@ func (c Config) Validate() error {
 	}
 	if c.Presence.TTL <= 0 || c.Presence.Heartbeat <= 0 || c.Presence.Heartbeat >= c.Presence.TTL {
 		bad("presence.heartbeat", "must be positive and shorter than presence.ttl (%s), got %s", c.Presence.TTL, c.Presence.Heartbeat)
+	}
+	if c.Presence.CoalesceAbove < 1 || c.Presence.Flush <= 0 || c.Presence.BudgetPerPaper < 1 {
+		bad("presence.coalesce_above", "presence coalescing settings must be positive")
 	}
 	if err := c.PaperLimits().Validate(); err != nil {
 		bad("limits", "%v", err)

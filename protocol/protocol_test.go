@@ -243,3 +243,22 @@ func BenchmarkEventHeader(b *testing.B) {
 		}
 	}
 }
+
+func TestPresenceHeader(t *testing.T) {
+	tests := []struct {
+		frame          []byte
+		event, session string
+		ok             bool
+	}{
+		{PresenceFrame("join", domain.Presence{Session: "s-1", User: "u", State: json.RawMessage(`{"a":1}`)}), "join", "s-1", true},
+		{PresenceFrame("leave", domain.Presence{Session: "abc"}), "leave", "abc", true},
+		{FinalizedFrame(3), "", "", false},
+		{[]byte(`{"type":"presence","event":"x"`), "", "", false},
+	}
+	for _, tt := range tests {
+		e, s, ok := PresenceHeader(tt.frame)
+		if e != tt.event || s != tt.session || ok != tt.ok {
+			t.Errorf("PresenceHeader(%s) = %q %q %v", tt.frame, e, s, ok)
+		}
+	}
+}

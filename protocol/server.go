@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/json"
 	"sort"
 	"strconv"
@@ -307,4 +308,31 @@ func EventHeader(frame []byte) (kind string, seq uint64, ok bool) {
 		return "", 0, false
 	}
 	return kind, seq, true
+}
+
+// PresenceHeader reads the event and session of a presence frame produced by
+// PresenceFrame, without decoding the rest.
+func PresenceHeader(frame []byte) (event, session string, ok bool) {
+	const pre = `{"type":"presence","event":"`
+	if len(frame) < len(pre) || string(frame[:len(pre)]) != pre {
+		return "", "", false
+	}
+	rest := frame[len(pre):]
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 {
+		return "", "", false
+	}
+	event = string(rest[:end])
+	rest = rest[end+1:]
+	const sk = `,"session":"`
+	if len(rest) < len(sk) || string(rest[:len(sk)]) != sk {
+		return "", "", false
+	}
+	rest = rest[len(sk):]
+	// Session ids are [A-Za-z0-9_-]: no escapes to worry about.
+	end = bytes.IndexByte(rest, '"')
+	if end < 0 {
+		return "", "", false
+	}
+	return event, string(rest[:end]), true
 }

@@ -41,6 +41,12 @@ type HubOptions struct {
 	PresenceHeartbeat time.Duration
 	// StoreTimeout bounds every store call made on a session's behalf.
 	StoreTimeout time.Duration
+	// Presence in rooms of PresenceImmediateBelow sessions or more is
+	// coalesced (latest per session) and passed on every PresenceFlush,
+	// within PresenceBudget deliveries per second per room.
+	PresenceImmediateBelow int
+	PresenceFlush          time.Duration
+	PresenceBudget         int
 }
 
 func (o *HubOptions) defaults() {
@@ -52,6 +58,15 @@ func (o *HubOptions) defaults() {
 	}
 	if o.StoreTimeout <= 0 {
 		o.StoreTimeout = 5 * time.Second
+	}
+	if o.PresenceImmediateBelow <= 0 {
+		o.PresenceImmediateBelow = 32
+	}
+	if o.PresenceFlush <= 0 {
+		o.PresenceFlush = 50 * time.Millisecond
+	}
+	if o.PresenceBudget <= 0 {
+		o.PresenceBudget = 5000
 	}
 }
 
@@ -104,9 +119,37 @@ func NewHub(store Store, presence PresenceStore, bus Bus, limits paper.Limits, o
 		rooms: make(map[string]*room),
 		stop:  make(chan struct{}),
 	}
-	h.wg.Add(1)
+	h.wg.Add(2)
 	go h.heartbeat()
+	go h.presenceLoop()
 	return h
+}
+
+// presenceLoop passes on the presence that busy rooms coalesce.
+func (h *Hub) presenceLoop() {
+	defer h.wg.Done()
+	t := time.NewTicker(h.opts.PresenceFlush)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+		}
+		for _, r := range h.roomList() {
+			r.flushPresence(h.opts.PresenceFlush)
+		}
+	}
+}
+
+func (h *Hub) roomList() []*room {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	rooms := make([]*room, 0, len(h.rooms))
+	for _, r := range h.rooms {
+		rooms = append(rooms, r)
+	}
+	return rooms
 }
 
 // JoinRequest asks to join a paper's live session.
@@ -412,13 +455,7 @@ func (h *Hub) heartbeat() {
 			return
 		case <-t.C:
 		}
-		h.mu.Lock()
-		rooms := make([]*room, 0, len(h.rooms))
-		for _, r := range h.rooms {
-			rooms = append(rooms, r)
-		}
-		h.mu.Unlock()
-		for _, r := range rooms {
+		for _, r := range h.roomList() {
 			r.mu.Lock()
 			sessions := make([]string, 0, len(r.members))
 			for _, m := range r.members {

@@ -654,3 +654,92 @@ func TestSessionLimits(t *testing.T) {
 	}
 	assertNoRooms(t, hub)
 }
+
+// TestBusyRoomCoalescesPresence: past the immediate threshold a room passes
+// on only each session's latest presence, within its budget, and a join that
+// is left before anyone saw it is never shown; every view of who is here
+// still ends right.
+func TestBusyRoomCoalescesPresence(t *testing.T) {
+	st := memory.New(memory.Options{PresenceTTL: time.Minute})
+	defer st.Close()
+	hub := usecase.NewHub(st, st, st, paper.DefaultLimits(), usecase.HubOptions{
+		PresenceImmediateBelow: 3, PresenceFlush: 20 * time.Millisecond, PresenceBudget: 200,
+	}, nil, quiet)
+	defer hub.Close()
+	papers := usecase.NewPapers(st, st, paper.DefaultLimits(), quiet)
+	ctx := context.Background()
+	p, _, _ := papers.Create(ctx, "busy", "")
+	var sinks []*sink
+	var members []*usecase.Member
+	for i := 0; i < 6; i++ {
+		s := newSink()
+		m, err := hub.Join(ctx, usecase.JoinRequest{PaperID: p.ID, User: fmt.Sprint("u", i)}, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sinks, members = append(sinks, s), append(members, m)
+	}
+	mover := members[0]
+	for i := 0; i <= 100; i++ {
+		if err := mover.SetPresence(ctx, json.RawMessage(fmt.Sprintf(`{"x":%d}`, i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ghost, err := hub.Join(ctx, usecase.JoinRequest{PaperID: p.ID, User: "ghost"}, newSink())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ghost.Leave()
+	// Everyone's view of who is here must settle on the six live sessions,
+	// with the mover's latest state, after far fewer than 101 updates.
+	deadline := time.Now().Add(5 * time.Second)
+	for i, s := range sinks[1:] {
+		for {
+			frames, _ := s.snapshot()
+			here, states, updates := presenceView(frames)
+			if len(here) == 6 && string(states[mover.Author().Session]) == `{"x":100}` {
+				if updates >= 101 {
+					t.Fatalf("session %d got all %d updates: nothing was coalesced", i+1, updates)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("session %d sees %d here, mover state %s", i+1, len(here), states[mover.Author().Session])
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	for _, m := range members {
+		m.Leave()
+	}
+}
+
+// presenceView replays presence frames as a frontend would.
+func presenceView(frames [][]byte) (here map[string]bool, states map[string]json.RawMessage, updates int) {
+	here, states = map[string]bool{}, map[string]json.RawMessage{}
+	for _, f := range frames {
+		var v struct {
+			Type, Event, Session string
+			State                json.RawMessage
+			Presence             []struct {
+				Session string
+				State   json.RawMessage
+			}
+		}
+		_ = json.Unmarshal(f, &v)
+		switch {
+		case v.Type == "snapshot" || v.Type == "resumed":
+			for _, p := range v.Presence {
+				here[p.Session], states[p.Session] = true, p.State
+			}
+		case v.Type == "presence" && v.Event == "leave":
+			delete(here, v.Session)
+		case v.Type == "presence":
+			here[v.Session], states[v.Session] = true, v.State
+			if v.Event == "update" {
+				updates++
+			}
+		}
+	}
+	return here, states, updates
+}

@@ -43,6 +43,16 @@ type room struct {
 	lastSeq    uint64 // highest seq passed on
 	recovering bool
 	backlog    [][]byte
+
+	// Presence waiting to be passed on (see queuePresence): the latest frame
+	// per session, in the order the sessions first queued.
+	pending map[string]pendingPresence
+	order   []string
+}
+
+type pendingPresence struct {
+	frame []byte
+	join  bool // a join nobody has seen yet
 }
 
 func newRoom(h *Hub, id string) *room {
@@ -97,16 +107,84 @@ func (r *room) hold(frame []byte) {
 	r.backlog = append(r.backlog, frame)
 }
 
-// deliver passes one event to every member. r.mu is held.
+// deliver passes one event to every member, presence possibly later (see
+// queuePresence). r.mu is held.
 func (r *room) deliver(frame []byte) {
 	kind, seq, ok := protocol.EventHeader(frame)
 	if !ok {
 		return
 	}
+	if kind == domain.EventPresence && r.queuePresence(frame) {
+		return
+	}
+	r.deliverNow(kind, seq, frame)
+}
+
+// queuePresence coalesces presence in busy rooms. Presence fans out to
+// every session, so a paper with n people moving cursors costs n² frames;
+// past PresenceImmediateBelow sessions the room keeps only each session's
+// latest presence frame and passes queued ones on within a per-room budget
+// of deliveries per second (flushPresence). Ops are never queued. It
+// reports whether the frame was queued (or made moot). r.mu is held.
+func (r *room) queuePresence(frame []byte) bool {
+	event, session, ok := protocol.PresenceHeader(frame)
+	if !ok {
+		return false
+	}
+	if event == protocol.PresenceLeave {
+		if p, queued := r.pending[session]; queued {
+			delete(r.pending, session)
+			// A join nobody saw needs no leave either.
+			return p.join
+		}
+		return false
+	}
+	if len(r.pending) == 0 && len(r.members) < r.hub.opts.PresenceImmediateBelow {
+		return false
+	}
+	if r.pending == nil {
+		r.pending = make(map[string]pendingPresence)
+	}
+	if p, queued := r.pending[session]; queued {
+		// Latest wins; clients treat an update of an unknown session as
+		// its join, so a queued join may become an update.
+		r.pending[session] = pendingPresence{frame: frame, join: p.join}
+		return true
+	}
+	r.pending[session] = pendingPresence{frame: frame, join: event == protocol.PresenceJoin}
+	r.order = append(r.order, session)
+	return true
+}
+
+// flushPresence passes on queued presence, as many frames as the room's
+// budget allows for one interval (at least one).
+func (r *room) flushPresence(interval time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.pending) == 0 {
+		r.order = r.order[:0]
+		return
+	}
+	n := max(1, int(float64(r.hub.opts.PresenceBudget)*interval.Seconds())/max(1, len(r.members)))
+	i := 0
+	for ; i < len(r.order) && n > 0; i++ {
+		p, queued := r.pending[r.order[i]]
+		if !queued {
+			continue // made moot by a leave
+		}
+		delete(r.pending, r.order[i])
+		r.deliverNow(domain.EventPresence, 0, p.frame)
+		n--
+	}
+	r.order = append(r.order[:0], r.order[i:]...)
+}
+
+// deliverNow writes one event to every member. r.mu is held.
+func (r *room) deliverNow(kind string, seq uint64, frame []byte) {
 	if seq > r.lastSeq {
 		r.lastSeq = seq
 	}
-	if kind == "deleted" {
+	if kind == domain.EventDeleted {
 		for _, m := range r.members {
 			m.sink.Close(domain.CloseDeleted)
 		}
