@@ -117,6 +117,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			return who, ws.ValidIdentity(who)
 		}
 	}
+	a.echo.Use(createLimit(cfg.Limits))
 	rest.Register(a.echo, a.papers)
 	a.ws = ws.New(a.hub, ws.Options{
 		Identify:          identify,

@@ -80,6 +80,8 @@ type LimitsConfig struct {
 	OpsBurst            int     `mapstructure:"ops_burst"`
 	PresencePerSecond   float64 `mapstructure:"presence_per_second"`
 	AbuseStrikes        int     `mapstructure:"abuse_strikes"`
+	CreatesPerMinute    float64 `mapstructure:"creates_per_minute"`
+	CreatesBurst        int     `mapstructure:"creates_burst"`
 	MaxSessionsPerPaper int     `mapstructure:"max_sessions_per_paper"`
 	MaxConnections      int     `mapstructure:"max_connections"`
 }
@@ -131,6 +133,7 @@ func Defaults() Config {
 			MaxFields: l.MaxFields, MaxValueBytes: l.MaxValueBytes, MaxElementBytes: l.MaxElementBytes,
 			MaxElements: l.MaxElements, MaxPresenceBytes: l.MaxPresenceBytes, MaxTitleChars: l.MaxTitleChars,
 			OpsPerSecond: 30, OpsBurst: 60, PresencePerSecond: 20, AbuseStrikes: 100,
+			CreatesPerMinute: 30, CreatesBurst: 10,
 			MaxSessionsPerPaper: 1000, MaxConnections: 20000,
 		},
 		WS:    WSConfig{MaxFrameBytes: 32 << 10, SendBuffer: 64, WriteWait: 10 * time.Second, PongWait: 60 * time.Second},
@@ -250,6 +253,9 @@ func (c Config) Validate() error {
 	}
 	if c.Limits.OpsPerSecond <= 0 || c.Limits.OpsBurst < 1 || c.Limits.PresencePerSecond <= 0 || c.Limits.AbuseStrikes < 1 {
 		bad("limits.ops_per_second", "rate limits must be positive")
+	}
+	if c.Limits.CreatesPerMinute <= 0 || c.Limits.CreatesBurst < 1 {
+		bad("limits.creates_per_minute", "paper creation limits must be positive")
 	}
 	if c.Limits.MaxSessionsPerPaper < 1 || c.Limits.MaxConnections < 1 {
 		bad("limits.max_connections", "session limits must be at least 1")

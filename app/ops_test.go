@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -85,4 +86,31 @@ func grepLines(body, prefix string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+func TestPaperCreationIsRateLimitedPerAddress(t *testing.T) {
+	cfg := app.Defaults()
+	cfg.Server.Addr = "127.0.0.1:0"
+	cfg.Limits.CreatesPerMinute = 1
+	cfg.Limits.CreatesBurst = 3
+	a := startApp(t, cfg)
+	var codes []int
+	for i := 0; i < 5; i++ {
+		res, err := http.Post(a.URL()+"/v1/papers", "application/json", strings.NewReader(`{"title":"t"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		codes = append(codes, res.StatusCode)
+		if res.StatusCode == 429 && !strings.Contains(string(body), `"rate_limited"`) {
+			t.Fatalf("429 body: %s", body)
+		}
+	}
+	if fmt.Sprint(codes) != "[201 201 201 429 429]" {
+		t.Fatalf("statuses %v", codes)
+	}
+	if status, _ := get(t, a.URL()+"/healthz", ""); status != 200 {
+		t.Fatal("reads were limited too")
+	}
 }

@@ -135,6 +135,12 @@ func (h *Handler) onMessage(s *melody.Session, data []byte) {
 func (sess *session) handle(data []byte) {
 	f, err := protocol.DecodeClient(data)
 	if err != nil {
+		// Garbage costs the sender from the same bucket as ops, so a flood
+		// of it ends like any other flood.
+		if !sess.ops.Allow() {
+			sess.rateLimited("frame", "")
+			return
+		}
 		ref := ""
 		var de *protocol.DecodeError
 		if errors.As(err, &de) {

@@ -356,3 +356,16 @@ func TestOriginIsCheckedBeforeUpgrade(t *testing.T) {
 		}
 	}
 }
+
+func TestGarbageFloodEndsLikeAnyFlood(t *testing.T) {
+	s := newServer(t, ws.Options{OpsPerSecond: 1, OpsBurst: 2, AbuseStrikes: 5})
+	p := s.create()
+	c := s.join(p.ID, nil)
+	c.Next(ofType("snapshot"))
+	for i := 0; i < 10; i++ {
+		c.Send("not json")
+	}
+	if code := c.WaitClosed(); code != ws.ClosePolicy {
+		t.Fatalf("close %d, want 1008", code)
+	}
+}
