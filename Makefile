@@ -37,7 +37,7 @@ run-redis: build ## serve on the Redis at 127.0.0.1:6379
 	PAPERCAST_STORE=redis ./$(BIN) serve
 
 run-replicas: build ## three replicas on :8081-8083 sharing 127.0.0.1:6379; Ctrl-C stops all
-	@trap 'kill 0' INT TERM EXIT; \
+	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	for p in 8081 8082 8083; do \
 		PAPERCAST_STORE=redis PAPERCAST_SERVER_ADDR=127.0.0.1:$$p PAPERCAST_SERVER_DEV=true ./$(BIN) serve & \
 	done; \
