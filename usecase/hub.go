@@ -120,15 +120,18 @@ func NewHub(store Store, presence PresenceStore, bus Bus, limits paper.Limits, o
 		stop:  make(chan struct{}),
 	}
 	h.wg.Add(2)
-	go h.heartbeat()
-	go h.presenceLoop()
+	// Keeps this replica's presence entries alive and expires those of
+	// replicas that died without saying goodbye.
+	go h.everyRoom(opts.PresenceHeartbeat, h.touchPresence)
+	// Passes on the presence that busy rooms coalesce.
+	go h.everyRoom(opts.PresenceFlush, func(r *room) { r.flushPresence(opts.PresenceFlush) })
 	return h
 }
 
-// presenceLoop passes on the presence that busy rooms coalesce.
-func (h *Hub) presenceLoop() {
+// everyRoom calls fn for every room each period until the hub stops.
+func (h *Hub) everyRoom(period time.Duration, fn func(*room)) {
 	defer h.wg.Done()
-	t := time.NewTicker(h.opts.PresenceFlush)
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
@@ -137,7 +140,7 @@ func (h *Hub) presenceLoop() {
 		case <-t.C:
 		}
 		for _, r := range h.roomList() {
-			r.flushPresence(h.opts.PresenceFlush)
+			fn(r)
 		}
 	}
 }
@@ -443,31 +446,18 @@ func (h *Hub) release(r *room) {
 	close(r.done)
 }
 
-// heartbeat keeps this replica's presence entries alive and expires those of
-// replicas that died without saying goodbye.
-func (h *Hub) heartbeat() {
-	defer h.wg.Done()
-	t := time.NewTicker(h.opts.PresenceHeartbeat)
-	defer t.Stop()
-	for {
-		select {
-		case <-h.stop:
-			return
-		case <-t.C:
-		}
-		for _, r := range h.roomList() {
-			r.mu.Lock()
-			sessions := make([]string, 0, len(r.members))
-			for _, m := range r.members {
-				sessions = append(sessions, m.author.Session)
-			}
-			r.mu.Unlock()
-			ctx, cancel := context.WithTimeout(context.Background(), h.opts.StoreTimeout)
-			if err := h.presence.TouchPresence(ctx, r.id, sessions); err != nil {
-				h.log.Warn("presence heartbeat failed", "paper", r.id, "err", err)
-			}
-			cancel()
-		}
+// touchPresence refreshes the presence entries of a room's sessions.
+func (h *Hub) touchPresence(r *room) {
+	r.mu.Lock()
+	sessions := make([]string, 0, len(r.members))
+	for _, m := range r.members {
+		sessions = append(sessions, m.author.Session)
+	}
+	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), h.opts.StoreTimeout)
+	defer cancel()
+	if err := h.presence.TouchPresence(ctx, r.id, sessions); err != nil {
+		h.log.Warn("presence heartbeat failed", "paper", r.id, "err", err)
 	}
 }
 

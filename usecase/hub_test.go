@@ -379,13 +379,19 @@ func TestDeleteClosesSessions(t *testing.T) {
 	if err := e.papers.Delete(ctx, p.ID, key); err != nil {
 		t.Fatal(err)
 	}
+	waitClosed(t, s, domain.CloseDeleted)
+}
+
+// waitClosed waits until the hub closes the sink for the reason.
+func waitClosed(t *testing.T, s *sink, want domain.CloseReason) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if _, r := s.snapshot(); r == domain.CloseDeleted {
-			break
+		if _, r := s.snapshot(); r == want {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("session not closed after delete")
+			t.Fatalf("session not closed with %v", want)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -449,21 +455,30 @@ func (b *lossyBus) Subscribe(ctx context.Context, id string, h usecase.BusHandle
 	return b.Bus.Subscribe(ctx, id, lossyHandler{b: b, h: h})
 }
 
-func TestLostEventsAreRecoveredFromHistory(t *testing.T) {
-	st := memory.New(memory.Options{HistorySize: 100, PresenceTTL: time.Minute})
-	defer st.Close()
+// lossyRoom is one session on a paper whose bus drops what bus.drop says.
+func lossyRoom(t *testing.T, history int) (*lossyBus, *usecase.Papers, domain.Paper, *usecase.Member, *sink) {
+	t.Helper()
+	st := memory.New(memory.Options{HistorySize: history, PresenceTTL: time.Minute})
 	bus := &lossyBus{Bus: st}
 	hub := usecase.NewHub(st, st, bus, paper.DefaultLimits(), usecase.HubOptions{}, nil, quiet)
-	defer hub.Close()
 	papers := usecase.NewPapers(st, bus, paper.DefaultLimits(), quiet)
-	ctx := context.Background()
-	p, _, _ := papers.Create(ctx, "t", "")
+	p, _, _ := papers.Create(context.Background(), "t", "")
 	s := newSink()
-	m, err := hub.Join(ctx, usecase.JoinRequest{PaperID: p.ID}, s)
+	m, err := hub.Join(context.Background(), usecase.JoinRequest{PaperID: p.ID}, s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Leave()
+	t.Cleanup(func() {
+		m.Leave()
+		hub.Close()
+		st.Close()
+	})
+	return bus, papers, p, m, s
+}
+
+func TestLostEventsAreRecoveredFromHistory(t *testing.T) {
+	bus, papers, p, m, s := lossyRoom(t, 100)
+	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
 	bus.mu.Lock()
 	bus.drop = func(f []byte) bool {
@@ -486,20 +501,8 @@ func TestLostEventsAreRecoveredFromHistory(t *testing.T) {
 }
 
 func TestResyncWithTrimmedHistoryAsksSessionsToResume(t *testing.T) {
-	st := memory.New(memory.Options{HistorySize: 5, PresenceTTL: time.Minute})
-	defer st.Close()
-	bus := &lossyBus{Bus: st}
-	hub := usecase.NewHub(st, st, bus, paper.DefaultLimits(), usecase.HubOptions{}, nil, quiet)
-	defer hub.Close()
-	papers := usecase.NewPapers(st, bus, paper.DefaultLimits(), quiet)
+	bus, _, _, m, s := lossyRoom(t, 5)
 	ctx := context.Background()
-	p, _, _ := papers.Create(ctx, "t", "")
-	s := newSink()
-	m, err := hub.Join(ctx, usecase.JoinRequest{PaperID: p.ID}, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Leave()
 	bus.mu.Lock()
 	bus.drop = func(f []byte) bool { _, seq, _ := protocol.EventHeader(f); return seq >= 1 && seq <= 10 }
 	bus.mu.Unlock()
@@ -508,16 +511,7 @@ func TestResyncWithTrimmedHistoryAsksSessionsToResume(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, r := s.snapshot(); r == domain.CloseResync {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("session not told to resume")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitClosed(t, s, domain.CloseResync)
 }
 
 func TestThousandsLeaveAtOnce(t *testing.T) {
