@@ -182,6 +182,30 @@ type Member struct {
 	state    json.RawMessage // last presence state, re-announced after a resync
 
 	leaveOnce sync.Once
+
+	// presMu orders this session's presence writes (its own updates, the
+	// heartbeat's restores, its leave) so nothing re-creates an entry after
+	// the leave removed it.
+	presMu sync.Mutex
+	left   bool
+}
+
+// writePresence stores the session's presence and publishes an update: the
+// given state, or (nil) the last one, unless the session has left.
+func (m *Member) writePresence(ctx context.Context, state json.RawMessage) error {
+	m.presMu.Lock()
+	defer m.presMu.Unlock()
+	if m.left {
+		return nil
+	}
+	m.room.mu.Lock()
+	if state == nil {
+		state = m.state
+	} else {
+		m.state = state
+	}
+	m.room.mu.Unlock()
+	return m.hub.presence.SetPresence(ctx, m.room.id, m.presenceEntry(state), protocol.PresenceUpdate)
 }
 
 // Author is who this member is.
@@ -224,7 +248,7 @@ func (h *Hub) Join(ctx context.Context, req JoinRequest, sink Sink) (*Member, er
 
 	first, resumed, err := h.load(ctx, r, m, req)
 	if err != nil {
-		m.drop()
+		m.Leave() // also takes back the presence join, if it was stored
 		return nil, err
 	}
 	frames := make([][]byte, 0, 1+len(resumed.frames))
@@ -233,11 +257,11 @@ func (h *Hub) Join(ctx context.Context, req JoinRequest, sink Sink) (*Member, er
 		frames = append(frames, ev.Frame)
 	}
 	if err := sink.Start(frames); err != nil {
-		m.drop()
+		m.Leave() // also takes back the presence join, if it was stored
 		return nil, fmt.Errorf("join %s: %w", req.PaperID, err)
 	}
 	if err := r.activate(m, first); err != nil {
-		m.drop()
+		m.Leave() // also takes back the presence join, if it was stored
 		return nil, err
 	}
 	h.metrics.JoinDuration(time.Since(start), resumed.ok)
@@ -318,12 +342,9 @@ func (m *Member) SetPresence(ctx context.Context, state json.RawMessage) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.hub.opts.StoreTimeout)
 	defer cancel()
-	if err := m.hub.presence.SetPresence(ctx, m.room.id, m.presenceEntry(state), protocol.PresenceUpdate); err != nil {
+	if err := m.writePresence(ctx, state); err != nil {
 		return fmt.Errorf("presence on %s: %w", m.room.id, err)
 	}
-	m.room.mu.Lock()
-	m.state = state
-	m.room.mu.Unlock()
 	return nil
 }
 
@@ -333,7 +354,11 @@ func (m *Member) Leave() {
 	m.leaveOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), m.hub.opts.StoreTimeout)
 		defer cancel()
-		if err := m.hub.presence.RemovePresence(ctx, m.room.id, m.presenceEntry(nil)); err != nil {
+		m.presMu.Lock()
+		m.left = true
+		err := m.hub.presence.RemovePresence(ctx, m.room.id, m.presenceEntry(nil))
+		m.presMu.Unlock()
+		if err != nil {
 			// The entry expires by TTL; nothing is lost.
 			m.hub.log.Debug("presence leave failed", "paper", m.room.id, "session", m.author.Session, "err", err)
 		}
@@ -446,18 +471,42 @@ func (h *Hub) release(r *room) {
 	close(r.done)
 }
 
-// touchPresence refreshes the presence entries of a room's sessions.
+// touchPresence refreshes the presence entries of a room's sessions and
+// restores any that are gone (purged by another replica's sweep after this
+// one was frozen past the TTL, or lost with the store's data).
 func (h *Hub) touchPresence(r *room) {
 	r.mu.Lock()
+	live := make(map[string]*Member, len(r.members))
 	sessions := make([]string, 0, len(r.members))
 	for _, m := range r.members {
-		sessions = append(sessions, m.author.Session)
+		if m.live {
+			live[m.author.Session] = m
+			sessions = append(sessions, m.author.Session)
+		}
 	}
 	r.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), h.opts.StoreTimeout)
 	defer cancel()
 	if err := h.presence.TouchPresence(ctx, r.id, sessions); err != nil {
 		h.log.Warn("presence heartbeat failed", "paper", r.id, "err", err)
+		return
+	}
+	if len(live) == 0 {
+		return
+	}
+	listed, err := h.presence.ListPresence(ctx, r.id)
+	if err != nil {
+		h.log.Warn("presence heartbeat failed", "paper", r.id, "err", err)
+		return
+	}
+	for _, p := range listed {
+		delete(live, p.Session)
+	}
+	for _, m := range live {
+		if err := m.writePresence(ctx, nil); err != nil {
+			h.log.Warn("presence restore failed", "paper", r.id, "err", err)
+			return
+		}
 	}
 }
 

@@ -737,3 +737,39 @@ func presenceView(frames [][]byte) (here map[string]bool, states map[string]json
 	}
 	return here, states, updates
 }
+
+func TestHeartbeatRestoresAPurgedPresenceEntry(t *testing.T) {
+	st := memory.New(memory.Options{PresenceTTL: time.Minute})
+	defer st.Close()
+	hub := usecase.NewHub(st, st, st, paper.DefaultLimits(), usecase.HubOptions{PresenceHeartbeat: 20 * time.Millisecond}, nil, quiet)
+	defer hub.Close()
+	papers := usecase.NewPapers(st, st, paper.DefaultLimits(), quiet)
+	ctx := context.Background()
+	p, _, _ := papers.Create(ctx, "t", "")
+	m, err := hub.Join(ctx, usecase.JoinRequest{PaperID: p.ID, User: "ada"}, newSink())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Leave()
+	if err := m.SetPresence(ctx, json.RawMessage(`{"x":7}`)); err != nil {
+		t.Fatal(err)
+	}
+	// Another replica's sweep purges the entry.
+	if err := st.RemovePresence(ctx, p.ID, domain.Presence{Session: m.Author().Session}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		list, err := st.ListPresence(ctx, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) == 1 && list[0].Session == m.Author().Session && string(list[0].State) == `{"x":7}` {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("presence not restored: %+v", list)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -338,14 +338,11 @@ func (r *room) finishRecovery(frames []domain.Event) bool {
 // reannounce restores local presence entries a restarted store may have lost.
 func (r *room) reannounce() {
 	r.mu.Lock()
-	entries := make([]domain.Presence, 0, len(r.members))
-	for _, m := range r.members {
-		entries = append(entries, m.presenceEntry(m.state))
-	}
+	members := append([]*Member(nil), r.members...)
 	r.mu.Unlock()
-	for _, p := range entries {
+	for _, m := range members {
 		ctx, cancel := context.WithTimeout(context.Background(), r.hub.opts.StoreTimeout)
-		if err := r.hub.presence.SetPresence(ctx, r.id, p, protocol.PresenceUpdate); err != nil {
+		if err := m.writePresence(ctx, nil); err != nil {
 			r.hub.log.Debug("presence re-announce failed", "paper", r.id, "err", err)
 		}
 		cancel()
