@@ -72,7 +72,7 @@ func DecodeClient(data []byte) (ClientFrame, error) {
 		return f, invalid("", "malformed JSON: %v", err)
 	}
 	if raw, ok := top["ref"]; ok {
-		if err := json.Unmarshal(raw, &f.Ref); err != nil {
+		if err := unquote(raw, &f.Ref); err != nil {
 			return ClientFrame{}, invalid("", "ref must be a string")
 		}
 		if len(f.Ref) > MaxRefLen {
@@ -84,7 +84,7 @@ func DecodeClient(data []byte) (ClientFrame, error) {
 	if !ok {
 		return f, invalid(f.Ref, "missing type")
 	}
-	if err := json.Unmarshal(raw, &f.Type); err != nil {
+	if err := unquote(raw, &f.Type); err != nil {
 		return f, invalid(f.Ref, "type must be a string")
 	}
 	switch f.Type {
@@ -93,7 +93,7 @@ func DecodeClient(data []byte) (ClientFrame, error) {
 		if !ok {
 			return f, invalid(f.Ref, "missing id")
 		}
-		if err := json.Unmarshal(raw, &f.ID); err != nil {
+		if err := unquote(raw, &f.ID); err != nil {
 			return f, invalid(f.Ref, "id must be a string")
 		}
 		if f.Type == TypeDelete {
@@ -123,6 +123,16 @@ func DecodeClient(data []byte) (ClientFrame, error) {
 	default:
 		return f, &DecodeError{Ref: f.Ref, Err: fmt.Errorf("%w: unknown type %q", domain.ErrUnsupported, f.Type)}
 	}
+}
+
+// unquote decodes a JSON string value. Plain strings (no escapes) are cut
+// out directly; anything else goes through encoding/json.
+func unquote(raw json.RawMessage, dst *string) error {
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' && bytes.IndexByte(raw[1:n-1], '\\') < 0 && bytes.IndexByte(raw[1:n-1], '"') < 0 {
+		*dst = string(raw[1 : n-1])
+		return nil
+	}
+	return json.Unmarshal(raw, dst)
 }
 
 // compact drops insignificant whitespace so stored values are canonical and

@@ -29,6 +29,7 @@ func TestDecodeClient(t *testing.T) {
 		{name: "delete", in: `{"type":"delete","ref":"a2","id":"n1"}`, want: ClientFrame{Type: "delete", Ref: "a2", ID: "n1"}},
 		{name: "presence", in: `{"type":"presence","state":{"cursor":{"x":1,"y":2},"typing":"n1"}}`,
 			want: ClientFrame{Type: "presence", State: json.RawMessage(`{"cursor":{"x":1,"y":2},"typing":"n1"}`)}},
+		{name: "escaped strings decoded", in: `{"type":"delete","ref":"a\"b\u00e9","id":"n\u0031"}`, want: ClientFrame{Type: "delete", Ref: "a\"bé", ID: "n1"}},
 		{name: "unknown keys ignored", in: `{"type":"delete","id":"n1","extra":[1]}`, want: ClientFrame{Type: "delete", ID: "n1"}},
 		{name: "leading whitespace", in: " \n{\"type\":\"delete\",\"id\":\"n1\"}\n", want: ClientFrame{Type: "delete", ID: "n1"}},
 		{name: "malformed", in: `{"type":"upsert"`, wantErr: domain.ErrInvalid},
