@@ -240,7 +240,7 @@ feed:
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("create papers: %w", err)
+		return fmt.Errorf("create papers (against running replicas, raise limits.creates_per_minute and limits.creates_burst: one address creates them all): %w", err)
 	}
 	return nil
 }

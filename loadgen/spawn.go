@@ -236,6 +236,10 @@ func (cl *cluster) startReplica(ctx context.Context, cfg Config, i int, redisAdd
 			"PAPERCAST_SERVER_ADDR="+addr,
 			"PAPERCAST_LOG_LEVEL=warn",
 			"PAPERCAST_LIMITS_MAX_CONNECTIONS=100000",
+			"PAPERCAST_LIMITS_MAX_SESSIONS_PER_PAPER=100000",
+			// One address creates every paper of the run.
+			"PAPERCAST_LIMITS_CREATES_PER_MINUTE=1000000",
+			"PAPERCAST_LIMITS_CREATES_BURST=100000",
 			"PAPERCAST_ADMIN_TOKEN="+cl.token,
 		)
 		if redisAddr != "" {
