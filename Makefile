@@ -5,7 +5,7 @@ BIN     := bin/papercast
 PKGS    := ./...
 FUZZTIME ?= 5s
 
-.PHONY: run build test test-unit fuzz seed lint run-redis run-replicas bench test-e2e clean
+.PHONY: run build test fuzz seed lint run-redis run-replicas bench soak test-e2e clean
 
 run: build ## serve on the embedded in-process store
 	./$(BIN) serve
@@ -47,6 +47,9 @@ run-replicas: build ## three replicas on :8081-8083 sharing 127.0.0.1:6379; Ctrl
 bench: build ## Go benchmarks of the hot path and the load scenarios (see docs/benchmarks.md)
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./protocol ./usecase ./repository/... | tee bin/bench.txt
 	scripts/bench.sh
+
+soak: build ## long steady load to catch slow leaks (SOAK=10m)
+	./$(BIN) loadtest --spawn 2 --sessions 2000 --papers 200 --rate 1 --duration $(or $(SOAK),10m) --out bin/soak.json
 
 test-e2e: build ## browser test in headless Chromium (Playwright)
 	cd web/e2e && npm ci --no-audit --no-fund && node e2e.mjs
