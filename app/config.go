@@ -136,7 +136,7 @@ func Defaults() Config {
 			CreatesPerMinute: 30, CreatesBurst: 10,
 			MaxSessionsPerPaper: 1000, MaxConnections: 20000,
 		},
-		WS:    WSConfig{MaxFrameBytes: 32 << 10, SendBuffer: 64, WriteWait: 10 * time.Second, PongWait: 60 * time.Second},
+		WS:    WSConfig{MaxFrameBytes: 32 << 10, SendBuffer: 128, WriteWait: 10 * time.Second, PongWait: 60 * time.Second},
 		Log:   LogConfig{Level: "info", Format: "text"},
 		Admin: AdminConfig{Peers: []string{}},
 	}

@@ -63,7 +63,7 @@ func (o *Options) defaults() {
 		o.MaxFrameBytes = 32 << 10
 	}
 	if o.SendBuffer <= 0 {
-		o.SendBuffer = 64
+		o.SendBuffer = 128
 	}
 	if o.WriteWait <= 0 {
 		o.WriteWait = 10 * time.Second
