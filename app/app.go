@@ -243,3 +243,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	log.Info("stopped")
 	return nil
 }
+
+// Routes lists every HTTP route the replica serves (the OpenAPI test checks
+// them against docs/openapi.yaml).
+func (a *App) Routes() []*echo.Route { return a.echo.Routes() }

@@ -43,7 +43,10 @@ for f in sorted(os.listdir(out)):
     if not f.endswith(".json"):
         continue
     r = json.load(open(os.path.join(out, f)))
-    lat = r["latency_ms"]
+    lat = {k: (v or 0) for k, v in (r.get("latency_ms") or {}).items()}
+    for k in ("p50", "p99", "p999", "max"):
+        lat.setdefault(k, 0)
+    r = {k: (0 if v is None else v) for k, v in r.items()}
     errs = ", ".join(f"{k}={v}" for k, v in sorted(r.get("errors", {}).items())) or "none"
     rows.append("| {} | {} | {:.0f} / {:.0f} | {:.0f} | {:.1f} / {:.1f} / {:.1f} / {:.0f} | {}/{}/{} | {:.1f} | {:.1f} | {} |".format(
         f[:-5], r["sessions"], r["ops_acked_per_sec"], r.get("ops_offered_per_sec", 0), r["deliveries_per_sec"],

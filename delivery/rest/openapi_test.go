@@ -97,6 +97,9 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	var ops []string
 	for op := range specOps {
 		ops = append(ops, op)
+		if !restOp(op) {
+			continue // served by the app's other packages; app checks those
+		}
 		if !routed[op] {
 			t.Errorf("docs/openapi.yaml has %s, which no route serves", op)
 		}
@@ -105,6 +108,13 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	if len(ops) < 8 {
 		t.Errorf("spec has only %d operations: %v", len(ops), ops)
 	}
+}
+
+// restOp reports whether this package serves the operation (the spec also
+// documents the board pages, /metrics, /admin and pprof, which the app wires).
+func restOp(op string) bool {
+	path := op[strings.IndexByte(op, ' ')+1:]
+	return strings.HasPrefix(path, "/v1/") || path == "/healthz" || path == "/readyz"
 }
 
 // TestOpenAPIIsServed: GET /v1/openapi.yaml is exactly the embedded file.
