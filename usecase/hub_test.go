@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/papercast/papercast/domain"
+	"github.com/papercast/papercast/internal/wstest"
 	"github.com/papercast/papercast/paper"
 	"github.com/papercast/papercast/protocol"
 	"github.com/papercast/papercast/repository/memory"
@@ -61,21 +62,8 @@ func (s *sink) snapshot() ([][]byte, domain.CloseReason) {
 	return append([][]byte(nil), s.frames...), s.closed
 }
 
-type view struct {
-	Type     string                                `json:"type"`
-	Seq      uint64                                `json:"seq"`
-	From     uint64                                `json:"from"`
-	Epoch    string                                `json:"epoch"`
-	Op       string                                `json:"op"`
-	ID       string                                `json:"id"`
-	Fields   map[string]json.RawMessage            `json:"fields"`
-	Elements []map[string]json.RawMessage          `json:"elements"`
-	Presence []map[string]json.RawMessage          `json:"presence"`
-	Event    string                                `json:"event"`
-	Session  string                                `json:"session"`
-	You      map[string]string                     `json:"you"`
-	_        map[string]map[string]json.RawMessage // unused
-}
+// view is any server frame, decoded loosely.
+type view = wstest.Frame
 
 // replay checks the stream a session got (first frame, then ops in seq order
 // with no gap or duplicate) and returns its view of the elements.
