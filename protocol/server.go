@@ -289,7 +289,19 @@ func EventHeader(frame []byte) (kind string, seq uint64, ok bool) {
 	if end < 0 {
 		return "", 0, false
 	}
-	kind = string(rest[:end])
+	// Known kinds come back as constants: no allocation per event.
+	switch k := rest[:end]; string(k) {
+	case domain.EventOp:
+		kind = domain.EventOp
+	case domain.EventPresence:
+		kind = domain.EventPresence
+	case domain.EventFinalized:
+		kind = domain.EventFinalized
+	case domain.EventDeleted:
+		kind = domain.EventDeleted
+	default:
+		kind = string(k)
+	}
 	rest = rest[end+1:]
 	const seqKey = `,"seq":`
 	if len(rest) < len(seqKey) || string(rest[:len(seqKey)]) != seqKey {

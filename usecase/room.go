@@ -68,7 +68,7 @@ func (r *room) Event(frame []byte) {
 		r.hold(frame)
 		return
 	}
-	_, seq, ok := protocol.EventHeader(frame)
+	kind, seq, ok := protocol.EventHeader(frame)
 	if !ok {
 		r.hub.log.Error("undecodable event on bus", "paper", r.id, "bytes", len(frame))
 		return
@@ -79,7 +79,7 @@ func (r *room) Event(frame []byte) {
 		r.startRecovery("seq gap")
 		return
 	}
-	r.deliver(frame)
+	r.deliver(kind, seq, frame)
 }
 
 // Resync implements BusHandler: the subscription was re-made, so events may
@@ -107,13 +107,9 @@ func (r *room) hold(frame []byte) {
 	r.backlog = append(r.backlog, frame)
 }
 
-// deliver passes one event to every member, presence possibly later (see
-// queuePresence). r.mu is held.
-func (r *room) deliver(frame []byte) {
-	kind, seq, ok := protocol.EventHeader(frame)
-	if !ok {
-		return
-	}
+// deliver passes one event (its kind and seq read by the caller) to every
+// member, presence possibly later (see queuePresence). r.mu is held.
+func (r *room) deliver(kind string, seq uint64, frame []byte) {
 	if kind == domain.EventPresence && r.queuePresence(frame) {
 		return
 	}
@@ -241,7 +237,7 @@ func (r *room) activate(m *Member, first start) error {
 		if !ok || (seq != 0 && seq <= m.after) {
 			continue
 		}
-		if kind == "deleted" {
+		if kind == domain.EventDeleted {
 			m.sink.Close(domain.CloseDeleted)
 			break
 		}
@@ -315,13 +311,13 @@ func (r *room) finishRecovery(frames []domain.Event) bool {
 	}
 	for _, ev := range frames {
 		if ev.Seq == 0 || ev.Seq > r.lastSeq {
-			r.deliver(ev.Frame)
+			r.deliver(ev.Kind, ev.Seq, ev.Frame)
 		}
 	}
 	held := r.backlog
 	r.backlog = nil
 	for i, f := range held {
-		_, seq, ok := protocol.EventHeader(f)
+		kind, seq, ok := protocol.EventHeader(f)
 		if !ok {
 			continue
 		}
@@ -329,7 +325,7 @@ func (r *room) finishRecovery(frames []domain.Event) bool {
 			r.backlog = append(r.backlog, held[i:]...)
 			return false
 		}
-		r.deliver(f)
+		r.deliver(kind, seq, f)
 	}
 	r.recovering = false
 	return true
