@@ -135,7 +135,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}, a.metrics, log)
 	a.ws.Register(a.echo)
 	web.Register(a.echo)
-	a.echo.GET("/metrics", echo.WrapHandler(a.metrics.Handler()), bearer(cfg.Admin.Token))
+	var guard []echo.MiddlewareFunc
+	if cfg.Admin.Token != "" {
+		guard = append(guard, admin.RequireToken(cfg.Admin.Token))
+	}
+	a.echo.GET("/metrics", echo.WrapHandler(a.metrics.Handler()), guard...)
 	a.started = time.Now()
 	admin.Register(a.echo, cfg.Admin.Token, &admin.Local{
 		ID: replicaID(), Addr: cfg.Server.Addr, StartedAt: a.started, StoreKind: cfg.Store,

@@ -2,11 +2,9 @@ package app
 
 import (
 	"context"
-	"crypto/subtle"
 	"fmt"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -16,25 +14,6 @@ import (
 	"github.com/papercast/papercast/delivery/admin"
 	"github.com/papercast/papercast/domain"
 )
-
-// bearer guards operator endpoints with the admin token when one is set.
-func bearer(token string) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			if token == "" {
-				return next(c)
-			}
-			got, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
-			if !ok {
-				return fmt.Errorf("%w: the admin token is required", domain.ErrUnauthorized)
-			}
-			if subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
-				return fmt.Errorf("%w: wrong admin token", domain.ErrForbidden)
-			}
-			return next(c)
-		}
-	}
-}
 
 // createLimit bounds how fast one client address may create papers, so a
 // script cannot fill the store; echo's limiter keeps one x/time/rate bucket

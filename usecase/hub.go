@@ -519,12 +519,8 @@ func (h *Hub) Close() {
 		return
 	}
 	h.closed = true
-	rooms := make([]*room, 0, len(h.rooms))
-	for _, r := range h.rooms {
-		rooms = append(rooms, r)
-	}
 	h.mu.Unlock()
-	for _, r := range rooms {
+	for _, r := range h.roomList() {
 		r.closeAll(domain.CloseGoingAway)
 	}
 	close(h.stop)
@@ -567,12 +563,9 @@ type RoomStats struct {
 // Stats lists this replica's rooms and its session count.
 func (h *Hub) Stats() (rooms []RoomStats, sessions int) {
 	h.mu.Lock()
-	list := make([]*room, 0, len(h.rooms))
-	for _, r := range h.rooms {
-		list = append(list, r)
-	}
 	sessions = h.sessions
 	h.mu.Unlock()
+	list := h.roomList()
 	rooms = make([]RoomStats, 0, len(list))
 	for _, r := range list {
 		r.mu.Lock()

@@ -33,7 +33,7 @@ const (
 // can never answer for them.
 func Register(e *echo.Echo, token string, src Source, pprofOn bool) {
 	enabled := token != ""
-	guard := requireToken(token)
+	guard := RequireToken(token)
 	on := func(cond bool, h echo.HandlerFunc) echo.HandlerFunc {
 		if !cond {
 			return notFound
@@ -63,11 +63,11 @@ func Register(e *echo.Echo, token string, src Source, pprofOn bool) {
 
 func notFound(echo.Context) error { return echo.ErrNotFound }
 
-// requireToken checks "Authorization: Bearer <token>": 401 when it is
+// RequireToken checks "Authorization: Bearer <token>": 401 when it is
 // missing or not a bearer token, 403 when the token is wrong. Both sides are
 // hashed before the constant-time compare, so neither the token's content
 // nor its length leaks through timing.
-func requireToken(token string) func(echo.HandlerFunc) echo.HandlerFunc {
+func RequireToken(token string) echo.MiddlewareFunc {
 	want := sha256.Sum256([]byte(token))
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {

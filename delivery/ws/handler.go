@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
 	"github.com/olahol/melody"
 
@@ -179,7 +180,7 @@ func (h *Handler) serve(c echo.Context) error {
 	if err := h.hub.Exists(r.Context(), id); err != nil {
 		return err
 	}
-	if !websocketRequested(r) {
+	if !websocket.IsWebSocketUpgrade(r) {
 		return fmt.Errorf("%w: this endpoint speaks WebSocket only", domain.ErrInvalid)
 	}
 	// The session runs in its own goroutine and this handler returns once
@@ -209,28 +210,6 @@ func (h *Handler) serve(c echo.Context) error {
 	default:
 	}
 	return nil
-}
-
-func websocketRequested(r *http.Request) bool {
-	for _, v := range r.Header.Values("Upgrade") {
-		if len(v) == len("websocket") && (v == "websocket" || equalFold(v, "websocket")) {
-			return true
-		}
-	}
-	return false
-}
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i]|0x20, b[i]|0x20
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // Shutdown closes every session with 1001 and waits for them to end.
