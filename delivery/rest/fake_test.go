@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/papercast/papercast/internal/logtest"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/papercast/papercast/delivery/rest"
@@ -151,35 +153,17 @@ func (f *fakeService) Ready(context.Context) error {
 	return f.readyErr
 }
 
-// syncBuffer collects log output written from handler goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // harness is one server: the echo built by NewEcho + Register, its fake
 // service and its captured JSON log.
 type harness struct {
 	e   *echo.Echo
 	f   *fakeService
-	log *syncBuffer
+	log *logtest.Buffer
 }
 
 func newHarness(t *testing.T, opts rest.Options) *harness {
 	t.Helper()
-	buf := &syncBuffer{}
+	buf := &logtest.Buffer{}
 	log := slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h := &harness{e: rest.NewEcho(opts, log), f: newFake(), log: buf}
 	rest.Register(h.e, h.f)
