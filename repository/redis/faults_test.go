@@ -26,12 +26,7 @@ func TestRedisRestartResubscribesAndResyncs(t *testing.T) {
 	s := newStore(t, redis.Options{Addrs: []string{srv.Addr()}, CommandTimeout: time.Second})
 	ctx := context.Background()
 	p := newPaper(t, s)
-	h := newHandler()
-	unsub, err := s.Subscribe(ctx, p.ID, h)
-	if err != nil {
-		t.Fatalf("Subscribe: %v", err)
-	}
-	defer unsub()
+	h := subscribe(t, s, p.ID)
 	h.waitFrame(t, apply(t, s, p.ID, upsert("n1", "v", "1")), 5*time.Second)
 
 	srv.Kill()
@@ -39,7 +34,7 @@ func TestRedisRestartResubscribesAndResyncs(t *testing.T) {
 		return errors.Is(s.Ready(ctx), domain.ErrUnavailable)
 	})
 	start := time.Now()
-	_, err = s.Apply(ctx, p.ID, upsert("n1", "v", "2"), protocol.OpBody(upsert("n1", "v", "2"), writer))
+	_, err := s.Apply(ctx, p.ID, upsert("n1", "v", "2"), protocol.OpBody(upsert("n1", "v", "2"), writer))
 	if !errors.Is(err, domain.ErrUnavailable) {
 		t.Fatalf("Apply with Redis down: %v, want ErrUnavailable", err)
 	}
@@ -80,17 +75,12 @@ func TestFrozenRedisTurnsUnreadyAndTimesOut(t *testing.T) {
 	s := newStore(t, redis.Options{Addrs: []string{srv.Addr()}, CommandTimeout: timeout})
 	ctx := context.Background()
 	p := newPaper(t, s)
-	h := newHandler()
-	unsub, err := s.Subscribe(ctx, p.ID, h)
-	if err != nil {
-		t.Fatalf("Subscribe: %v", err)
-	}
-	defer unsub()
+	h := subscribe(t, s, p.ID)
 
 	srv.Pause()
 	start := time.Now()
 	op := upsert("n1", "v", "1")
-	_, err = s.Apply(ctx, p.ID, op, protocol.OpBody(op, writer))
+	_, err := s.Apply(ctx, p.ID, op, protocol.OpBody(op, writer))
 	if !errors.Is(err, domain.ErrUnavailable) {
 		t.Fatalf("Apply on a frozen Redis: %v, want ErrUnavailable", err)
 	}
@@ -116,12 +106,7 @@ func TestKilledSubscriberConnectionIsRestored(t *testing.T) {
 	s := newStore(t, redis.Options{Addrs: []string{srv.Addr()}})
 	ctx := context.Background()
 	p := newPaper(t, s)
-	h := newHandler()
-	unsub, err := s.Subscribe(ctx, p.ID, h)
-	if err != nil {
-		t.Fatalf("Subscribe: %v", err)
-	}
-	defer unsub()
+	h := subscribe(t, s, p.ID)
 	if _, err := srv.Do("CLIENT", "KILL", "TYPE", "pubsub"); err != nil {
 		t.Fatalf("CLIENT KILL: %v", err)
 	}

@@ -65,6 +65,18 @@ type handler struct {
 	block   chan struct{} // if set, Event waits for it to close
 }
 
+// subscribe subscribes a new handler to the paper until the test ends.
+func subscribe(t testing.TB, s *redis.Store, paperID string) *handler {
+	t.Helper()
+	h := newHandler()
+	unsub, err := s.Subscribe(context.Background(), paperID, h)
+	if err != nil {
+		t.Fatalf("Subscribe: %v", err)
+	}
+	t.Cleanup(unsub)
+	return h
+}
+
 func newHandler() *handler { return &handler{changed: make(chan struct{}, 1)} }
 
 func (h *handler) Event(frame []byte) {

@@ -42,12 +42,7 @@ func TestValuesAreStoredAndPublishedByteForByte(t *testing.T) {
 	for k, v := range values {
 		kv = append(kv, k, v)
 	}
-	h := newHandler()
-	unsub, err := s.Subscribe(ctx, p.ID, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unsub()
+	h := subscribe(t, s, p.ID)
 	frame := apply(t, s, p.ID, upsert("n1", kv...))
 	h.waitFrame(t, frame, 5*time.Second)
 	doc, err := s.Snapshot(ctx, p.ID)
@@ -216,12 +211,7 @@ func TestFinalizeFrameIsProtocolFinalizedFrame(t *testing.T) {
 	ctx := context.Background()
 	p := newPaper(t, s)
 	apply(t, s, p.ID, upsert("n1", "a", "1"))
-	h := newHandler()
-	unsub, err := s.Subscribe(ctx, p.ID, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unsub()
+	h := subscribe(t, s, p.ID)
 	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	got, err := s.Finalize(ctx, p.ID, at)
 	if err != nil {

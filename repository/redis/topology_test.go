@@ -22,12 +22,7 @@ func TestSentinelModeFindsTheMasterThroughSentinel(t *testing.T) {
 	}
 	ctx := context.Background()
 	p := newPaper(t, s)
-	h := newHandler()
-	unsub, err := s.Subscribe(ctx, p.ID, h)
-	if err != nil {
-		t.Fatalf("Subscribe: %v", err)
-	}
-	defer unsub()
+	h := subscribe(t, s, p.ID)
 	h.waitFrame(t, apply(t, s, p.ID, upsert("n1", "v", "1")), 5*time.Second)
 	if err := s.Ready(ctx); err != nil {
 		t.Fatalf("Ready: %v", err)
@@ -61,11 +56,6 @@ func TestAutoModeDetectsTheCluster(t *testing.T) {
 		t.Fatal("auto mode on a cluster does not use sharded pub/sub")
 	}
 	p := newPaper(t, s)
-	h := newHandler()
-	unsub, err := s.Subscribe(context.Background(), p.ID, h)
-	if err != nil {
-		t.Fatalf("Subscribe: %v", err)
-	}
-	defer unsub()
+	h := subscribe(t, s, p.ID)
 	h.waitFrame(t, apply(t, s, p.ID, upsert("n1", "v", "1")), 5*time.Second)
 }
