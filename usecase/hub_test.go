@@ -256,6 +256,17 @@ func TestJoinDuringEditsMissesNothing(t *testing.T) {
 	assertNoRooms(t, e.hub)
 }
 
+// join joins a session that leaves when the test ends.
+func join(t *testing.T, hub *usecase.Hub, req usecase.JoinRequest, s usecase.Sink) *usecase.Member {
+	t.Helper()
+	m, err := hub.Join(context.Background(), req, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Leave)
+	return m
+}
+
 func assertNoRooms(t *testing.T, h *usecase.Hub) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -273,22 +284,14 @@ func TestResumeGetsExactlyTheMissedOps(t *testing.T) {
 	e := newEnv(t, nil)
 	p := e.create(t)
 	ctx := context.Background()
-	a, err := e.hub.Join(ctx, usecase.JoinRequest{PaperID: p.ID}, newSink())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Leave()
+	a := join(t, e.hub, usecase.JoinRequest{PaperID: p.ID}, newSink())
 	for i := 0; i < 5; i++ {
 		if _, err := a.Edit(ctx, upsert("n1", "text", fmt.Sprint(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
 	s := newSink()
-	b, err := e.hub.Join(ctx, usecase.JoinRequest{PaperID: p.ID, Resume: true, Since: 2, Epoch: p.Epoch}, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Leave()
+	join(t, e.hub, usecase.JoinRequest{PaperID: p.ID, Resume: true, Since: 2, Epoch: p.Epoch}, s)
 	frames, _ := s.snapshot()
 	var first view
 	_ = json.Unmarshal(frames[0], &first)
@@ -305,11 +308,7 @@ func TestResumeFallsBackToSnapshot(t *testing.T) {
 	e := newEnv(t, nil)
 	p := e.create(t)
 	ctx := context.Background()
-	a, err := e.hub.Join(ctx, usecase.JoinRequest{PaperID: p.ID}, newSink())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Leave()
+	a := join(t, e.hub, usecase.JoinRequest{PaperID: p.ID}, newSink())
 	for i := 0; i < 60; i++ { // history holds 50
 		if _, err := a.Edit(ctx, upsert("n1", "i", i)); err != nil {
 			t.Fatal(err)
@@ -359,11 +358,7 @@ func TestDeleteClosesSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newSink()
-	m, err := e.hub.Join(ctx, usecase.JoinRequest{PaperID: p.ID}, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Leave()
+	join(t, e.hub, usecase.JoinRequest{PaperID: p.ID}, s)
 	if err := e.papers.Delete(ctx, p.ID, key); err != nil {
 		t.Fatal(err)
 	}
@@ -728,17 +723,13 @@ func presenceView(frames [][]byte) (here map[string]bool, states map[string]json
 
 func TestHeartbeatRestoresAPurgedPresenceEntry(t *testing.T) {
 	st := memory.New(memory.Options{PresenceTTL: time.Minute})
-	defer st.Close()
+	t.Cleanup(st.Close)
 	hub := usecase.NewHub(st, st, st, paper.DefaultLimits(), usecase.HubOptions{PresenceHeartbeat: 20 * time.Millisecond}, nil, quiet)
-	defer hub.Close()
+	t.Cleanup(hub.Close)
 	papers := usecase.NewPapers(st, st, paper.DefaultLimits(), quiet)
 	ctx := context.Background()
 	p, _, _ := papers.Create(ctx, "t", "")
-	m, err := hub.Join(ctx, usecase.JoinRequest{PaperID: p.ID, User: "ada"}, newSink())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Leave()
+	m := join(t, hub, usecase.JoinRequest{PaperID: p.ID, User: "ada"}, newSink())
 	if err := m.SetPresence(ctx, json.RawMessage(`{"x":7}`)); err != nil {
 		t.Fatal(err)
 	}
