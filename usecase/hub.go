@@ -233,7 +233,11 @@ func (h *Hub) Join(ctx context.Context, req JoinRequest, sink Sink) (*Member, er
 	if !paper.ValidID(req.PaperID) {
 		return nil, fmt.Errorf("paper %q: %w", req.PaperID, domain.ErrNotFound)
 	}
-	m := &Member{hub: h, sink: sink, author: domain.Author{Session: NewSessionID(), User: req.User, Name: req.Name}}
+	m := &Member{
+		hub: h, sink: sink, author: domain.Author{Session: NewSessionID(), User: req.User, Name: req.Name},
+		// Set before m is registered: the room reads it from then on.
+		state: emptyState,
+	}
 	r, err := h.acquire(ctx, req.PaperID)
 	if err != nil {
 		return nil, err
@@ -260,12 +264,54 @@ func (h *Hub) Join(ctx context.Context, req JoinRequest, sink Sink) (*Member, er
 		m.Leave() // also takes back the presence join, if it was stored
 		return nil, fmt.Errorf("join %s: %w", req.PaperID, err)
 	}
-	if err := r.activate(m, first); err != nil {
+	if err := h.activate(ctx, r, m, first); err != nil {
 		m.Leave() // also takes back the presence join, if it was stored
 		return nil, err
 	}
 	h.metrics.JoinDuration(time.Since(start), resumed.ok)
 	return m, nil
+}
+
+// emptyState is a session's presence state until it sets one.
+var emptyState = json.RawMessage(`{}`)
+
+// activate makes m live. The bus may have lost events m needs, before the
+// room could notice (the room learns where its paper's stream stands only
+// from its first activation): when m's buffered events skip a seq, the
+// missing ones are read from history here, in m's own goroutine, while m
+// keeps buffering; if history no longer has them, m is closed to resume.
+func (h *Hub) activate(ctx context.Context, r *room, m *Member, first start) error {
+	after, hole, err := r.activate(m, first)
+	for hole && err == nil {
+		h.log.Warn("joining session missed events: reading them from history", "paper", r.id, "after", after)
+		var fill []domain.Event
+		fill, err = h.fillHole(ctx, r.id, first.epoch, after)
+		switch {
+		case errors.Is(err, ErrHistoryGone), errors.Is(err, domain.ErrInvalid):
+			m.sink.Close(domain.CloseResync)
+			return fmt.Errorf("join %s: %w: events after seq %d were lost and history no longer has them (%v)", r.id, domain.ErrUnavailable, after, err)
+		case err != nil:
+			return fmt.Errorf("join %s: fill from history: %w", r.id, err)
+		}
+		after, hole, err = r.passBuffered(m, fill)
+	}
+	return err
+}
+
+// fillHole reads the events after seq from history; each call must make
+// progress.
+func (h *Hub) fillHole(ctx context.Context, paperID, epoch string, after uint64) ([]domain.Event, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.opts.StoreTimeout)
+	defer cancel()
+	fill, _, err := h.store.History(ctx, paperID, epoch, after)
+	if err != nil {
+		return nil, err
+	}
+	if len(fill) == 0 || fill[len(fill)-1].Seq <= after {
+		// A buffered event is ahead of the paper: not this epoch's stream.
+		return nil, fmt.Errorf("%w: buffered events skip seq %d, which history does not have", ErrHistoryGone, after+1)
+	}
+	return fill, nil
 }
 
 type resumeState struct {
@@ -284,8 +330,7 @@ type start struct {
 func (h *Hub) load(ctx context.Context, r *room, m *Member, req JoinRequest) (start, resumeState, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.opts.StoreTimeout)
 	defer cancel()
-	m.state = json.RawMessage(`{}`)
-	if err := h.presence.SetPresence(ctx, r.id, m.presenceEntry(m.state), protocol.PresenceJoin); err != nil {
+	if err := h.presence.SetPresence(ctx, r.id, m.presenceEntry(emptyState), protocol.PresenceJoin); err != nil {
 		return start{}, resumeState{}, fmt.Errorf("join %s: presence: %w", r.id, err)
 	}
 	if req.Resume {

@@ -412,11 +412,15 @@ func TestOwnerKey(t *testing.T) {
 	}
 }
 
-// lossyBus drops chosen events to prove rooms catch up from history.
+// lossyBus drops chosen events to prove rooms catch up from history. It
+// also keeps the last handler it subscribed, so a test can fire a Resync,
+// and reports the seq of every event it passes on (if passed is set).
 type lossyBus struct {
 	usecase.Bus
-	mu   sync.Mutex
-	drop func(frame []byte) bool
+	mu     sync.Mutex
+	drop   func(frame []byte) bool
+	h      usecase.BusHandler
+	passed chan uint64
 }
 
 type lossyHandler struct {
@@ -427,15 +431,38 @@ type lossyHandler struct {
 func (l lossyHandler) Event(f []byte) {
 	l.b.mu.Lock()
 	drop := l.b.drop != nil && l.b.drop(f)
+	passed := l.b.passed
 	l.b.mu.Unlock()
-	if !drop {
-		l.h.Event(f)
+	if drop {
+		return
+	}
+	l.h.Event(f)
+	if _, seq, _ := protocol.EventHeader(f); seq > 0 && passed != nil {
+		passed <- seq
 	}
 }
 func (l lossyHandler) Resync() { l.h.Resync() }
 
 func (b *lossyBus) Subscribe(ctx context.Context, id string, h usecase.BusHandler) (func(), error) {
+	b.mu.Lock()
+	b.h = h
+	b.mu.Unlock()
 	return b.Bus.Subscribe(ctx, id, lossyHandler{b: b, h: h})
+}
+
+// setDrop replaces the rule for which events are lost.
+func (b *lossyBus) setDrop(drop func(frame []byte) bool) {
+	b.mu.Lock()
+	b.drop = drop
+	b.mu.Unlock()
+}
+
+// resync tells the last subscribed room that its subscription was re-made.
+func (b *lossyBus) resync() {
+	b.mu.Lock()
+	h := b.h
+	b.mu.Unlock()
+	h.Resync()
 }
 
 // lossyRoom is one session on a paper whose bus drops what bus.drop says.
@@ -463,12 +490,10 @@ func TestLostEventsAreRecoveredFromHistory(t *testing.T) {
 	bus, papers, p, m, s := lossyRoom(t, 100)
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
-	bus.mu.Lock()
-	bus.drop = func(f []byte) bool {
+	bus.setDrop(func(f []byte) bool {
 		_, seq, _ := protocol.EventHeader(f)
 		return seq > 0 && seq < 40 && rng.IntN(3) == 0
-	}
-	bus.mu.Unlock()
+	})
 	for i := 0; i < 40; i++ {
 		if _, err := m.Edit(ctx, upsert(fmt.Sprint("n", i%3), "i", i)); err != nil {
 			t.Fatal(err)
@@ -486,9 +511,7 @@ func TestLostEventsAreRecoveredFromHistory(t *testing.T) {
 func TestResyncWithTrimmedHistoryAsksSessionsToResume(t *testing.T) {
 	bus, _, _, m, s := lossyRoom(t, 5)
 	ctx := context.Background()
-	bus.mu.Lock()
-	bus.drop = func(f []byte) bool { _, seq, _ := protocol.EventHeader(f); return seq >= 1 && seq <= 10 }
-	bus.mu.Unlock()
+	bus.setDrop(func(f []byte) bool { _, seq, _ := protocol.EventHeader(f); return seq >= 1 && seq <= 10 })
 	for i := 0; i < 11; i++ {
 		if _, err := m.Edit(ctx, upsert("n1", "i", i)); err != nil {
 			t.Fatal(err)

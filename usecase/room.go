@@ -43,6 +43,9 @@ type room struct {
 	lastSeq    uint64 // highest seq passed on
 	recovering bool
 	backlog    [][]byte
+	// lostUnanchored: a resubscription came while epoch was unknown (before
+	// the room's first activation, or after a reset).
+	lostUnanchored bool
 
 	// Presence waiting to be passed on (see queuePresence): the latest frame
 	// per session, in the order the sessions first queued.
@@ -208,14 +211,13 @@ func (r *room) deliverNow(kind string, seq uint64, frame []byte) {
 	r.hub.metrics.Delivered(n)
 }
 
-// activate passes a joining member what arrived while it loaded its first
-// frames (already written by Sink.Start) and makes it live.
-func (r *room) activate(m *Member, first start) error {
+// activate starts passing a joining member what arrived while it loaded its
+// first frames (already written by Sink.Start), as passBuffered does. The
+// room's first activation (and its first after a reset) tells the room
+// where its paper's stream stands.
+func (r *room) activate(m *Member, first start) (after uint64, hole bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if m.overflow {
-		return fmt.Errorf("join %s: %w: too many events while joining", r.id, domain.ErrUnavailable)
-	}
 	if r.epoch != first.epoch {
 		if r.epoch != "" {
 			// The paper's data was lost and recreated: everyone else is on
@@ -231,15 +233,50 @@ func (r *room) activate(m *Member, first start) error {
 		// events that raced this join may already have passed it.
 		r.epoch = first.epoch
 	}
+	if first.seq > r.lastSeq {
+		r.lastSeq = first.seq
+	}
+	if r.lostUnanchored {
+		// A resubscription before the room knew its stream: whatever the
+		// bus lost after the newest event seen is not in any buffer.
+		r.lostUnanchored = false
+		r.startRecovery("resubscribed while the first session joined")
+	}
 	m.after = first.seq
-	for _, f := range m.buf {
-		kind, seq, ok := protocol.EventHeader(f)
+	return r.passBufferedLocked(m, nil)
+}
+
+// passBuffered passes m the events fetched from history (after m.after, in
+// order), then those buffered for it, skipping what m already has. Events
+// that arrived before the room knew its stream were not checked for gaps:
+// at the first missing seq it stops and reports the seq m has reached, so
+// the caller can fetch the rest from history. Otherwise m is live.
+func (r *room) passBuffered(m *Member, fetched []domain.Event) (after uint64, hole bool, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.passBufferedLocked(m, fetched)
+}
+
+func (r *room) passBufferedLocked(m *Member, fetched []domain.Event) (after uint64, hole bool, err error) {
+	if m.overflow {
+		return 0, false, fmt.Errorf("join %s: %w: too many events while joining", r.id, domain.ErrUnavailable)
+	}
+	for _, ev := range fetched {
+		if ev.Seq > m.after {
+			m.after = ev.Seq
+			m.sink.Send(ev.Frame)
+		}
+	}
+	// Deleted events never reach a buffer: deliverNow closes every member,
+	// joining or not, on the spot.
+	for i, f := range m.buf {
+		_, seq, ok := protocol.EventHeader(f)
 		if !ok || (seq != 0 && seq <= m.after) {
 			continue
 		}
-		if kind == domain.EventDeleted {
-			m.sink.Close(domain.CloseDeleted)
-			break
+		if seq > m.after+1 {
+			m.buf = append(m.buf[:0], m.buf[i:]...)
+			return m.after, true, nil
 		}
 		if seq != 0 {
 			m.after = seq
@@ -248,15 +285,18 @@ func (r *room) activate(m *Member, first start) error {
 	}
 	m.buf = nil
 	m.live = true
-	if first.seq > r.lastSeq {
-		r.lastSeq = first.seq
-	}
-	return nil
+	return m.after, false, nil
 }
 
 // startRecovery catches up from history in the background. r.mu is held.
 func (r *room) startRecovery(why string) {
-	if r.recovering || r.epoch == "" {
+	if r.epoch == "" {
+		// The room does not know its stream yet; its first activation
+		// catches up (see activate).
+		r.lostUnanchored = true
+		return
+	}
+	if r.recovering {
 		return
 	}
 	r.recovering = true
@@ -331,10 +371,17 @@ func (r *room) finishRecovery(frames []domain.Event) bool {
 	return true
 }
 
-// reannounce restores local presence entries a restarted store may have lost.
+// reannounce restores local presence entries a restarted store may have
+// lost. Only live sessions: one still joining stores its own join (an update
+// before it would show the session before its join).
 func (r *room) reannounce() {
 	r.mu.Lock()
-	members := append([]*Member(nil), r.members...)
+	members := make([]*Member, 0, len(r.members))
+	for _, m := range r.members {
+		if m.live {
+			members = append(members, m)
+		}
+	}
 	r.mu.Unlock()
 	for _, m := range members {
 		ctx, cancel := context.WithTimeout(context.Background(), r.hub.opts.StoreTimeout)
@@ -356,6 +403,7 @@ func (r *room) resetLocked() {
 	r.backlog = nil
 	r.epoch = ""
 	r.lastSeq = 0
+	r.lostUnanchored = false // every session was told to resume
 }
 
 // closeAll closes every session of the room.
