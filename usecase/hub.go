@@ -600,22 +600,36 @@ func (h *Hub) Rooms() int {
 
 // RoomStats is one room as seen from this replica.
 type RoomStats struct {
-	PaperID  string `json:"paper"`
-	Sessions int    `json:"sessions"`
-	Seq      uint64 `json:"seq"`
+	PaperID string `json:"paper"`
+	// Sessions are the room's members: live, or loading their first frames.
+	Sessions int `json:"sessions"`
+	// Subscribing counts sessions that hold the room but are not members
+	// yet: the room is still subscribing to its paper's channel. A new room
+	// has no member until its subscription is made; it is not empty.
+	Subscribing int    `json:"subscribing"`
+	Seq         uint64 `json:"seq"`
 }
 
-// Stats lists this replica's rooms and its session count.
+// Stats lists this replica's rooms and its session count (the sum of the
+// rooms' Sessions and Subscribing).
 func (h *Hub) Stats() (rooms []RoomStats, sessions int) {
+	type held struct {
+		r    *room
+		refs int
+	}
 	h.mu.Lock()
 	sessions = h.sessions
+	list := make([]held, 0, len(h.rooms))
+	for _, r := range h.rooms {
+		list = append(list, held{r, r.refs})
+	}
 	h.mu.Unlock()
-	list := h.roomList()
 	rooms = make([]RoomStats, 0, len(list))
-	for _, r := range list {
-		r.mu.Lock()
-		rooms = append(rooms, RoomStats{PaperID: r.id, Sessions: len(r.members), Seq: r.lastSeq})
-		r.mu.Unlock()
+	for _, x := range list {
+		x.r.mu.Lock()
+		n := len(x.r.members)
+		rooms = append(rooms, RoomStats{PaperID: x.r.id, Sessions: n, Subscribing: max(0, x.refs-n), Seq: x.r.lastSeq})
+		x.r.mu.Unlock()
 	}
 	return rooms, sessions
 }

@@ -57,7 +57,7 @@ func newLocal() *admin.Local {
 	return &admin.Local{
 		ID: "r1", Addr: "127.0.0.1:8080", StartedAt: time.Now().Add(-time.Minute), StoreKind: "redis",
 		Hub: &fakeHub{sessions: 5, rooms: []usecase.RoomStats{
-			{PaperID: "bbbb", Sessions: 1, Seq: 7},
+			{PaperID: "bbbb", Sessions: 1, Subscribing: 2, Seq: 7},
 			{PaperID: "aaaa", Sessions: 4, Seq: 42},
 			{PaperID: "zzzz", Sessions: 0, Seq: 3},
 		}},
@@ -177,8 +177,8 @@ func TestStatsJSONShape(t *testing.T) {
 	want("sessions", 5)
 	want("active_papers", 2)
 	want("papers_omitted", 0)
-	want("papers", "[map[paper:aaaa seq:42 sessions:4] map[paper:bbbb seq:7 sessions:1]]")
-	want("empty_papers", "[map[paper:zzzz seq:3 sessions:0]]")
+	want("papers", "[map[paper:aaaa seq:42 sessions:4 subscribing:0] map[paper:bbbb seq:7 sessions:1 subscribing:2]]")
+	want("empty_papers", "[map[paper:zzzz seq:3 sessions:0 subscribing:0]]")
 	if up, _ := r["uptime_seconds"].(float64); up < 59 || up > 120 {
 		t.Errorf("uptime_seconds = %v, want about 60", r["uptime_seconds"])
 	}

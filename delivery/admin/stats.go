@@ -46,14 +46,16 @@ type Replica struct {
 	UptimeSeconds float64   `json:"uptime_seconds"`
 	// Sessions is the hub's count of joined sessions.
 	Sessions int `json:"sessions"`
-	// ActivePapers counts rooms with at least one session.
+	// ActivePapers counts rooms with at least one session, joined or
+	// waiting for the room's subscription.
 	ActivePapers int `json:"active_papers"`
 	// Papers lists the active rooms, most sessions first, at most MaxPapers
 	// of them; PapersOmitted counts the rest.
 	Papers        []usecase.RoomStats `json:"papers"`
 	PapersOmitted int                 `json:"papers_omitted"`
-	// EmptyPapers are rooms with no session left. A room is removed with
-	// its last session, so anything here is a leak to investigate.
+	// EmptyPapers are rooms with no session left, not even one waiting for
+	// the room's subscription. A room is removed with its last session, so
+	// anything here is a leak to investigate.
 	EmptyPapers []usecase.RoomStats `json:"empty_papers"`
 	Runtime     Runtime             `json:"runtime"`
 	Store       StoreStatus         `json:"store"`
@@ -148,7 +150,7 @@ func (l *Local) Self(ctx context.Context) Replica {
 		rooms, sessions := l.Hub.Stats()
 		r.Sessions = sessions
 		for _, room := range rooms {
-			if room.Sessions == 0 {
+			if room.Sessions == 0 && room.Subscribing == 0 {
 				r.EmptyPapers = append(r.EmptyPapers, room)
 			} else {
 				r.Papers = append(r.Papers, room)
