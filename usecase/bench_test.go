@@ -3,13 +3,16 @@ package usecase_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/papercast/papercast/domain"
+	"github.com/papercast/papercast/internal/redistest"
 	"github.com/papercast/papercast/paper"
 	"github.com/papercast/papercast/protocol"
 	"github.com/papercast/papercast/repository/memory"
+	"github.com/papercast/papercast/repository/redis"
 	"github.com/papercast/papercast/usecase"
 )
 
@@ -72,6 +75,118 @@ func BenchmarkFanOut(b *testing.B) {
 			for _, m := range members {
 				m.Leave()
 			}
+		})
+	}
+}
+
+// rooms joins one session to each of n new papers, in parallel, and
+// leaves them when the benchmark ends.
+func rooms(b *testing.B, hub *usecase.Hub, papers *usecase.Papers, n int) {
+	b.Helper()
+	ids := make(chan string, n)
+	for range n {
+		p, _, err := papers.Create(context.Background(), "bench", "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids <- p.ID
+	}
+	close(ids)
+	var (
+		mu      sync.Mutex
+		members []*usecase.Member
+		wg      sync.WaitGroup
+	)
+	for range 32 {
+		wg.Go(func() {
+			for id := range ids {
+				m, err := hub.Join(context.Background(), usecase.JoinRequest{PaperID: id}, nopSink{})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				mu.Lock()
+				members = append(members, m)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	b.Cleanup(func() {
+		for _, m := range members {
+			wg.Go(m.Leave)
+		}
+		wg.Wait()
+	})
+}
+
+// BenchmarkPresenceFlushTick measures one tick of the presence flush (every
+// PresenceFlush, 50 ms by default) with many idle rooms and none or one
+// busy: its cost must follow the rooms with queued presence, not all rooms.
+func BenchmarkPresenceFlushTick(b *testing.B) {
+	for _, n := range []int{100, 10_000} {
+		for _, busy := range []bool{false, true} {
+			b.Run(fmt.Sprintf("rooms=%d/busy=%v", n, busy), func(b *testing.B) {
+				st := memory.New(memory.Options{PresenceTTL: time.Minute})
+				defer st.Close()
+				bus := &capturingBus{Bus: st}
+				// Loops on timers that never fire: the benchmark ticks. Every
+				// presence frame is coalesced.
+				hub := usecase.NewHub(st, st, bus, paper.DefaultLimits(), usecase.HubOptions{
+					PresenceHeartbeat: time.Hour, PresenceFlush: time.Hour, PresenceImmediateBelow: 1,
+				}, nil, quiet)
+				defer hub.Close()
+				papers := usecase.NewPapers(st, bus, paper.DefaultLimits(), quiet)
+				rooms(b, hub, papers, n) // the last room's handler is bus.h
+				frame := protocol.PresenceFrame(protocol.PresenceUpdate, domain.Presence{Session: "s", User: "u", State: []byte(`{"x":1}`)})
+				b.ReportAllocs()
+				for b.Loop() {
+					if busy {
+						bus.h.Event(frame)
+					}
+					hub.FlushTick()
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkPresenceHeartbeat measures one presence heartbeat (every
+// PresenceHeartbeat, 10 s by default) over 10,000 rooms of one session
+// each, on the memory store and on a local redis-server. It must end well
+// within the presence TTL (30 s by default).
+func BenchmarkPresenceHeartbeat(b *testing.B) {
+	const n = 10_000
+	stores := []struct {
+		name string
+		open func(b *testing.B) (usecase.Store, usecase.PresenceStore, usecase.Bus)
+	}{
+		{"memory", func(b *testing.B) (usecase.Store, usecase.PresenceStore, usecase.Bus) {
+			st := memory.New(memory.Options{PresenceTTL: time.Minute})
+			b.Cleanup(st.Close)
+			return st, st, st
+		}},
+		{"redis", func(b *testing.B) (usecase.Store, usecase.PresenceStore, usecase.Bus) {
+			srv := redistest.Start(b)
+			st, err := redis.New(context.Background(), redis.Options{Addrs: []string{srv.Addr()}, PresenceTTL: time.Minute}, quiet)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(st.Close)
+			return st, st, st
+		}},
+	}
+	for _, s := range stores {
+		b.Run(fmt.Sprintf("%s/rooms=%d", s.name, n), func(b *testing.B) {
+			st, pres, bus := s.open(b)
+			hub := usecase.NewHub(st, pres, bus, paper.DefaultLimits(), usecase.HubOptions{PresenceHeartbeat: time.Hour}, nil, quiet)
+			b.Cleanup(hub.Close)
+			rooms(b, hub, usecase.NewPapers(st, bus, paper.DefaultLimits(), quiet), n)
+			b.ReportAllocs()
+			for b.Loop() {
+				hub.HeartbeatTick()
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/heartbeat")
 		})
 	}
 }

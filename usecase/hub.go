@@ -89,8 +89,13 @@ type Hub struct {
 	sessions int
 	closed   bool
 
+	// Rooms with presence queued for the next flush (see queueFlush), so a
+	// flush touches those rooms only, never every room.
+	flushMu sync.Mutex
+	flushQ  []*room
+
 	stop chan struct{}
-	wg   sync.WaitGroup // heartbeat and room recoveries
+	wg   sync.WaitGroup // the heartbeat and flush loops; rooms wait for their own recoveries
 }
 
 // HubMetrics receives counts from the hub; nil methods are not allowed, use
@@ -108,7 +113,8 @@ func (NopHubMetrics) Delivered(int)                    {}
 func (NopHubMetrics) JoinDuration(time.Duration, bool) {}
 func (NopHubMetrics) Resynced(string)                  {}
 
-// NewHub wires a hub and starts its presence heartbeat; Close stops it.
+// NewHub wires a hub and starts its presence loops (the heartbeat and the
+// flush of coalesced presence); Close stops them.
 func NewHub(store Store, presence PresenceStore, bus Bus, limits paper.Limits, opts HubOptions, metrics HubMetrics, log *slog.Logger) *Hub {
 	opts.defaults()
 	if metrics == nil {
@@ -120,16 +126,14 @@ func NewHub(store Store, presence PresenceStore, bus Bus, limits paper.Limits, o
 		stop:  make(chan struct{}),
 	}
 	h.wg.Add(2)
-	// Keeps this replica's presence entries alive and expires those of
-	// replicas that died without saying goodbye.
-	go h.everyRoom(opts.PresenceHeartbeat, h.touchPresence)
-	// Passes on the presence that busy rooms coalesce.
-	go h.everyRoom(opts.PresenceFlush, func(r *room) { r.flushPresence(opts.PresenceFlush) })
+	go h.every(opts.PresenceHeartbeat, h.heartbeat)
+	go h.every(opts.PresenceFlush, func() { h.flushQueued(opts.PresenceFlush) })
 	return h
 }
 
-// everyRoom calls fn for every room each period until the hub stops.
-func (h *Hub) everyRoom(period time.Duration, fn func(*room)) {
+// every calls fn each period until the hub stops. A call that overruns the
+// period makes the ticker drop ticks, not queue them.
+func (h *Hub) every(period time.Duration, fn func()) {
 	defer h.wg.Done()
 	t := time.NewTicker(period)
 	defer t.Stop()
@@ -139,9 +143,7 @@ func (h *Hub) everyRoom(period time.Duration, fn func(*room)) {
 			return
 		case <-t.C:
 		}
-		for _, r := range h.roomList() {
-			fn(r)
-		}
+		fn()
 	}
 }
 
@@ -514,45 +516,6 @@ func (h *Hub) release(r *room) {
 	}
 	h.mu.Unlock()
 	close(r.done)
-}
-
-// touchPresence refreshes the presence entries of a room's sessions and
-// restores any that are gone (purged by another replica's sweep after this
-// one was frozen past the TTL, or lost with the store's data).
-func (h *Hub) touchPresence(r *room) {
-	r.mu.Lock()
-	live := make(map[string]*Member, len(r.members))
-	sessions := make([]string, 0, len(r.members))
-	for _, m := range r.members {
-		if m.live {
-			live[m.author.Session] = m
-			sessions = append(sessions, m.author.Session)
-		}
-	}
-	r.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), h.opts.StoreTimeout)
-	defer cancel()
-	if err := h.presence.TouchPresence(ctx, r.id, sessions); err != nil {
-		h.log.Warn("presence heartbeat failed", "paper", r.id, "err", err)
-		return
-	}
-	if len(live) == 0 {
-		return
-	}
-	listed, err := h.presence.ListPresence(ctx, r.id)
-	if err != nil {
-		h.log.Warn("presence heartbeat failed", "paper", r.id, "err", err)
-		return
-	}
-	for _, p := range listed {
-		delete(live, p.Session)
-	}
-	for _, m := range live {
-		if err := m.writePresence(ctx, nil); err != nil {
-			h.log.Warn("presence restore failed", "paper", r.id, "err", err)
-			return
-		}
-	}
 }
 
 // Close ends every session with a going-away close and stops the hub. The

@@ -65,9 +65,30 @@ type PresenceStore interface {
 	RemovePresence(ctx context.Context, paperID string, p domain.Presence) error
 	// ListPresence returns the live entries, ordered by session id.
 	ListPresence(ctx context.Context, paperID string) ([]domain.Presence, error)
-	// TouchPresence refreshes the TTL of these sessions' entries, removes the
-	// paper's expired entries and publishes a leave for each of those.
-	TouchPresence(ctx context.Context, paperID string, sessions []string) error
+	// TouchPresence is one heartbeat for many papers, sent as one batch (a
+	// pipeline, not a round trip per paper). For each paper it refreshes
+	// the TTL of the given sessions' entries, removes the paper's expired
+	// entries and publishes a leave for each of those, and reports the
+	// given sessions that had no entry to refresh. The results are in the
+	// order of touches; one paper's failure leaves the others' standing.
+	TouchPresence(ctx context.Context, touches []PresenceTouch) []TouchResult
+}
+
+// PresenceTouch is one paper's share of a presence heartbeat.
+type PresenceTouch struct {
+	PaperID string
+	// Sessions are this replica's live sessions on the paper.
+	Sessions []string
+}
+
+// TouchResult is what touching one paper found.
+type TouchResult struct {
+	// Missing are the given sessions that had no entry to refresh (purged by
+	// another replica's sweep, or lost with the store's data); their owner
+	// stores them again with SetPresence.
+	Missing []string
+	// Err is this paper's failure.
+	Err error
 }
 
 // BusHandler receives one paper's events. Calls for one subscription never

@@ -48,9 +48,11 @@ type room struct {
 	lostUnanchored bool
 
 	// Presence waiting to be passed on (see queuePresence): the latest frame
-	// per session, in the order the sessions first queued.
-	pending map[string]pendingPresence
-	order   []string
+	// per session, in the order the sessions first queued. flushQueued: the
+	// room is on the hub's list for the next flush.
+	pending     map[string]pendingPresence
+	order       []string
+	flushQueued bool
 }
 
 type pendingPresence struct {
@@ -123,8 +125,9 @@ func (r *room) deliver(kind string, seq uint64, frame []byte) {
 // every session, so a paper with n people moving cursors costs n² frames;
 // past PresenceImmediateBelow sessions the room keeps only each session's
 // latest presence frame and passes queued ones on within a per-room budget
-// of deliveries per second (flushPresence). Ops are never queued. It
-// reports whether the frame was queued (or made moot). r.mu is held.
+// of deliveries per second (flushPresence, on the hub's flush tick). Ops
+// are never queued. It reports whether the frame was queued (or made
+// moot). r.mu is held.
 func (r *room) queuePresence(frame []byte) bool {
 	event, session, ok := protocol.PresenceHeader(frame)
 	if !ok {
@@ -152,14 +155,26 @@ func (r *room) queuePresence(frame []byte) bool {
 	}
 	r.pending[session] = pendingPresence{frame: frame, join: event == protocol.PresenceJoin}
 	r.order = append(r.order, session)
+	if !r.flushQueued {
+		r.flushQueued = true
+		r.hub.queueFlush(r)
+	}
 	return true
 }
 
 // flushPresence passes on queued presence, as many frames as the room's
-// budget allows for one interval (at least one).
+// budget allows for one interval (at least one), and stays on the flush
+// list while some is left.
 func (r *room) flushPresence(interval time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	defer func() {
+		if len(r.pending) > 0 {
+			r.hub.queueFlush(r)
+		} else {
+			r.flushQueued = false
+		}
+	}()
 	if len(r.pending) == 0 {
 		r.order = r.order[:0]
 		return

@@ -309,7 +309,7 @@ func TestPerPaperStateIsFreed(t *testing.T) {
 			_ = s.RemovePresence(ctx, id, b)
 		case 1: // sessions vanish and expire
 			clk.Advance(2 * time.Second)
-			_ = s.TouchPresence(ctx, id, nil)
+			_ = s.TouchPresence(ctx, []usecase.PresenceTouch{{PaperID: id}})
 		case 2: // the paper is deleted with people on it
 			if err := s.Delete(ctx, id); err != nil {
 				t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/papercast/papercast/domain"
 	"github.com/papercast/papercast/protocol"
+	"github.com/papercast/papercast/usecase"
 )
 
 // room is one paper's presence entries. It exists only while it has entries
@@ -117,12 +118,24 @@ func (s *Store) ListPresence(_ context.Context, paperID string) ([]domain.Presen
 	return out, err
 }
 
-// TouchPresence removes the paper's expired entries, publishing a leave for
+// TouchPresence touches each paper in turn (in process, a batch is a loop).
+func (s *Store) TouchPresence(_ context.Context, touches []usecase.PresenceTouch) []usecase.TouchResult {
+	out := make([]usecase.TouchResult, len(touches))
+	for i, t := range touches {
+		out[i].Missing, out[i].Err = s.touchPaper(t.PaperID, t.Sessions)
+	}
+	return out
+}
+
+// touchPaper removes the paper's expired entries, publishing a leave for
 // each (in session order), then gives the named sessions' live entries a
-// fresh TTL. An entry that has already expired is not revived: its leave has
-// been, or is being, published. Unknown sessions are ignored.
-func (s *Store) TouchPresence(_ context.Context, paperID string, sessions []string) error {
-	return s.withRoom(paperID, false, func(r *room) {
+// fresh TTL and returns the named sessions that have none. An entry that
+// has already expired is not revived: its leave has been, or is being,
+// published.
+func (s *Store) touchPaper(paperID string, sessions []string) (missing []string, err error) {
+	found := false
+	err = s.withRoom(paperID, false, func(r *room) {
+		found = true
 		now := s.now()
 		var expired []domain.Presence
 		for id, e := range r.entries {
@@ -139,7 +152,16 @@ func (s *Store) TouchPresence(_ context.Context, paperID string, sessions []stri
 			if e, ok := r.entries[id]; ok {
 				e.expires = now.Add(s.ttl)
 				r.entries[id] = e
+			} else {
+				missing = append(missing, id)
 			}
 		}
 	})
+	if err != nil {
+		return nil, err
+	}
+	if !found { // no entry at all
+		return slices.Clone(sessions), nil
+	}
+	return missing, nil
 }

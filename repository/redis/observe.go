@@ -67,6 +67,28 @@ func (o *observedClient) Do(ctx context.Context, cmd rueidis.Completed) rueidis.
 	name := o.name(cmd) // before Do: the command is recycled after it
 	start := time.Now()
 	res := o.Client.Do(ctx, cmd)
+	o.observe(name, time.Since(start), res)
+	return res
+}
+
+// DoMulti implements rueidis.Client. Each command of the batch is counted
+// under its own name, with the batch's duration: the time until its reply
+// was in the caller's hands.
+func (o *observedClient) DoMulti(ctx context.Context, cmds ...rueidis.Completed) []rueidis.RedisResult {
+	names := make([]string, len(cmds))
+	for i, cmd := range cmds {
+		names[i] = o.name(cmd)
+	}
+	start := time.Now()
+	res := o.Client.DoMulti(ctx, cmds...)
+	d := time.Since(start)
+	for i, r := range res {
+		o.observe(names[i], d, r)
+	}
+	return res
+}
+
+func (o *observedClient) observe(name string, d time.Duration, res rueidis.RedisResult) {
 	err := res.Error()
 	if rueidis.IsRedisNil(err) {
 		err = nil
@@ -74,8 +96,7 @@ func (o *observedClient) Do(ctx context.Context, cmd rueidis.Completed) rueidis.
 	if re, ok := rueidis.IsRedisErr(err); ok && re.IsNoScript() {
 		// The first EVALSHA after a (re)start: rueidis falls back to EVAL,
 		// which is what gets counted.
-		return res
+		return
 	}
-	o.obs.ObserveRedis(name, time.Since(start), err)
-	return res
+	o.obs.ObserveRedis(name, d, err)
 }

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/redis/rueidis"
+
 	"github.com/papercast/papercast/domain"
 	"github.com/papercast/papercast/paper"
 	"github.com/papercast/papercast/protocol"
+	"github.com/papercast/papercast/usecase"
 )
 
 // Presence lives in three keys per paper (see the package comment): the
@@ -86,21 +89,38 @@ func (s *Store) ListPresence(ctx context.Context, paperID string) ([]domain.Pres
 	return out, nil
 }
 
-// TouchPresence refreshes the TTL of these sessions' entries (those still
-// stored: an entry that expired is gone, and its session must SetPresence
-// again), removes the paper's expired entries and publishes a leave for each.
-func (s *Store) TouchPresence(ctx context.Context, paperID string, sessions []string) error {
-	if !paper.ValidID(paperID) {
-		return fmt.Errorf("presence %q: %w", paperID, domain.ErrNotFound)
+// TouchPresence runs presence_touch.lua once per paper, all papers'
+// scripts pipelined together (rueidis ExecMulti: one DoMulti, split per node
+// in a cluster, as each paper's keys live in their own slot).
+func (s *Store) TouchPresence(ctx context.Context, touches []usecase.PresenceTouch) []usecase.TouchResult {
+	out := make([]usecase.TouchResult, len(touches))
+	execs := make([]rueidis.LuaExec, 0, len(touches))
+	sent := make([]int, 0, len(touches)) // execs[j] is touches[sent[j]]
+	for i, t := range touches {
+		if !paper.ValidID(t.PaperID) {
+			out[i].Err = fmt.Errorf("presence %q: %w", t.PaperID, domain.ErrNotFound)
+			continue
+		}
+		k, ks := s.presenceKeys(t.PaperID)
+		args := make([]string, 0, 3+len(t.Sessions))
+		args = append(args, s.ttlMS, s.pubCmd, k.channel)
+		args = append(args, t.Sessions...)
+		execs = append(execs, rueidis.LuaExec{Keys: ks, Args: args})
+		sent = append(sent, i)
 	}
-	k, ks := s.presenceKeys(paperID)
-	args := make([]string, 0, 3+len(sessions))
-	args = append(args, s.ttlMS, s.pubCmd, k.channel)
-	args = append(args, sessions...)
+	if len(execs) == 0 {
+		return out
+	}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	if err := s.scripts.presenceTouch.Exec(ctx, s.cmd, ks, args).Error(); err != nil {
-		return mapErr("touch presence", paperID, err)
+	for j, res := range s.scripts.presenceTouch.ExecMulti(ctx, s.cmd, execs...) {
+		t := touches[sent[j]]
+		missing, err := res.AsStrSlice()
+		if err != nil {
+			out[sent[j]].Err = mapErr("touch presence", t.PaperID, err)
+			continue
+		}
+		out[sent[j]].Missing = missing
 	}
-	return nil
+	return out
 }

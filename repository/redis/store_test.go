@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/papercast/papercast/paper"
 	"github.com/papercast/papercast/protocol"
 	"github.com/papercast/papercast/repository/redis"
+	"github.com/papercast/papercast/usecase"
 )
 
 // TestValuesAreStoredAndPublishedByteForByte: the scripts never re-encode
@@ -253,5 +255,42 @@ func TestOptionsNeverShowThePassword(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "app") {
 		t.Fatalf("options not shown at all: %s", b.String())
+	}
+}
+
+// observations records what a store's Observer is told.
+type observations struct {
+	mu    sync.Mutex
+	count map[string]int
+}
+
+func (o *observations) ObserveRedis(command string, _ time.Duration, _ error) {
+	o.mu.Lock()
+	o.count[command]++
+	o.mu.Unlock()
+}
+func (o *observations) Resubscribed() {}
+
+// TestPipelinedScriptsAreObservedByName: the heartbeat sends its touches as
+// one pipelined batch; each script in it still counts in the Redis metrics,
+// under its own name.
+func TestPipelinedScriptsAreObservedByName(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	obs := &observations{count: map[string]int{}}
+	s := newStore(t, redis.Options{Addrs: []string{srv.Addr()}, Observer: obs})
+	touches := make([]usecase.PresenceTouch, 3)
+	for i := range touches {
+		touches[i] = usecase.PresenceTouch{PaperID: newPaper(t, s).ID, Sessions: []string{"s1"}}
+	}
+	for i, res := range s.TouchPresence(context.Background(), touches) {
+		if res.Err != nil || len(res.Missing) != 1 {
+			t.Fatalf("touch %d: missing %v, err %v", i, res.Missing, res.Err)
+		}
+	}
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if obs.count["presence_touch"] != len(touches) {
+		t.Fatalf("observed %v, want presence_touch x%d", obs.count, len(touches))
 	}
 }

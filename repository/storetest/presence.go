@@ -9,6 +9,7 @@ import (
 
 	"github.com/papercast/papercast/domain"
 	"github.com/papercast/papercast/protocol"
+	"github.com/papercast/papercast/usecase"
 )
 
 func who(session string, state string) domain.Presence {
@@ -32,11 +33,17 @@ func (e *env) list(t *testing.T, paperID string) []domain.Presence {
 	return l
 }
 
-func (e *env) touch(t *testing.T, paperID string, sessions ...string) {
+// touch touches one paper and returns the sessions it reported missing.
+func (e *env) touch(t *testing.T, paperID string, sessions ...string) []string {
 	t.Helper()
-	if err := e.Presence.TouchPresence(t.Context(), paperID, sessions); err != nil {
-		t.Fatalf("TouchPresence: %v", err)
+	res := e.Presence.TouchPresence(t.Context(), []usecase.PresenceTouch{{PaperID: paperID, Sessions: sessions}})
+	if len(res) != 1 {
+		t.Fatalf("TouchPresence of one paper: %d results", len(res))
 	}
+	if res[0].Err != nil {
+		t.Fatalf("TouchPresence: %v", res[0].Err)
+	}
+	return res[0].Missing
 }
 
 // wantList fails unless got is exactly want (same order, same bytes).
@@ -182,11 +189,41 @@ func testPresence(t *testing.T, e *env) {
 		wantList(t, "ListPresence 1.25 TTL after the join", e.list(t, p.ID), []domain.Presence{a})
 	})
 
-	t.Run("TouchDoesNotCreateEntries", func(t *testing.T) {
+	t.Run("TouchDoesNotCreateEntriesAndReportsThemMissing", func(t *testing.T) {
 		p := e.newPaper(t)
 		a := who("s-a", `{}`)
 		e.set(t, p.ID, a, protocol.PresenceJoin)
-		e.touch(t, p.ID, "s-a", "s-ghost")
+		if missing := e.touch(t, p.ID, "s-a", "s-ghost"); !slices.Equal(missing, []string{"s-ghost"}) {
+			t.Fatalf("missing = %v, want [s-ghost]", missing)
+		}
 		wantList(t, "ListPresence", e.list(t, p.ID), []domain.Presence{a})
+	})
+
+	t.Run("TouchManyPapersInOneCall", func(t *testing.T) {
+		pa, pb, pc := e.newPaper(t), e.newPaper(t), e.newPaper(t)
+		a1, a2, b1 := who("s-a1", `{}`), who("s-a2", `{"x":2}`), who("s-b1", `{"x":1}`)
+		e.set(t, pa.ID, a1, protocol.PresenceJoin)
+		e.set(t, pa.ID, a2, protocol.PresenceJoin)
+		e.set(t, pb.ID, b1, protocol.PresenceJoin)
+		res := e.Presence.TouchPresence(t.Context(), []usecase.PresenceTouch{
+			{PaperID: pa.ID, Sessions: []string{"s-a1", "s-gone"}},
+			{PaperID: pb.ID, Sessions: []string{"s-b1"}},
+			{PaperID: pc.ID, Sessions: []string{"s-c1", "s-c2"}},
+			{PaperID: pa.ID}, // a paper twice is two touches
+		})
+		want := [][]string{{"s-gone"}, nil, {"s-c1", "s-c2"}, nil}
+		if len(res) != len(want) {
+			t.Fatalf("%d results for %d papers", len(res), len(want))
+		}
+		for i, r := range res {
+			if r.Err != nil || !slices.Equal(r.Missing, want[i]) {
+				t.Errorf("paper %d: missing %v, err %v; want missing %v", i, r.Missing, r.Err, want[i])
+			}
+		}
+		wantList(t, "paper A", e.list(t, pa.ID), []domain.Presence{a1, a2})
+		wantList(t, "paper B", e.list(t, pb.ID), []domain.Presence{b1})
+		if got := e.list(t, pc.ID); len(got) != 0 {
+			t.Fatalf("paper C lists %s", presenceString(got))
+		}
 	})
 }

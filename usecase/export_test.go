@@ -1,0 +1,12 @@
+package usecase
+
+// One tick of each presence loop, for the benchmarks (the loops themselves
+// run on timers).
+
+// FlushTick passes on coalesced presence, as the hub does every
+// PresenceFlush.
+func (h *Hub) FlushTick() { h.flushQueued(h.opts.PresenceFlush) }
+
+// HeartbeatTick is one presence heartbeat, as the hub does every
+// PresenceHeartbeat.
+func (h *Hub) HeartbeatTick() { h.heartbeat() }
