@@ -5,7 +5,7 @@ BIN     := bin/papercast
 PKGS    := ./...
 FUZZTIME ?= 5s
 
-.PHONY: run build test fuzz seed lint run-redis run-replicas bench soak test-e2e clean
+.PHONY: run build test fuzz seed lint lint-openapi run-redis run-replicas bench soak test-e2e clean
 
 run: build ## serve on the embedded in-process store
 	./$(BIN) serve
@@ -53,6 +53,11 @@ soak: build ## long steady load to catch slow leaks (SOAK=10m)
 
 test-e2e: build ## browser test in headless Chromium (Playwright)
 	cd web/e2e && npm ci --no-audit --no-fund && node e2e.mjs
+
+# Redocly's recommended rules, version pinned in docs/lint/package-lock.json;
+# exceptions and their reasons are in docs/lint/redocly.yaml.
+lint-openapi: ## lint docs/openapi.yaml (npm @redocly/cli)
+	cd docs/lint && npm ci --no-audit --no-fund && npx --no-install redocly lint
 
 clean:
 	rm -rf bin

@@ -64,3 +64,64 @@ func resolves(doc map[string]any, ref string) bool {
 	}
 	return true
 }
+
+// TestEveryOperationDeclaresItsSecurity: a generated client learns which
+// calls need a key from `security`, so every operation states it (an empty
+// list for a public one), names only declared schemes, and an operation
+// that can answer 401 needs some scheme while one whose every alternative
+// needs a scheme documents the 401 it then gives.
+func TestEveryOperationDeclaresItsSecurity(t *testing.T) {
+	var doc struct {
+		Paths      map[string]map[string]yaml.Node `yaml:"paths"`
+		Components struct {
+			SecuritySchemes map[string]any `yaml:"securitySchemes"`
+		} `yaml:"components"`
+	}
+	if err := yaml.Unmarshal(docs.OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	methods := map[string]bool{"get": true, "head": true, "post": true, "put": true, "patch": true, "delete": true, "options": true}
+	n := 0
+	for path, item := range doc.Paths {
+		for method, node := range item {
+			if !methods[method] {
+				continue
+			}
+			n++
+			name := strings.ToUpper(method) + " " + path
+			var op struct {
+				Security  *[]map[string][]string `yaml:"security"`
+				Responses map[string]any         `yaml:"responses"`
+			}
+			if err := node.Decode(&op); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if op.Security == nil {
+				t.Errorf("%s declares no security (use [] for a public operation)", name)
+				continue
+			}
+			anonymous, keyed := len(*op.Security) == 0, false
+			for _, req := range *op.Security {
+				if len(req) == 0 {
+					anonymous = true
+				}
+				for scheme := range req {
+					keyed = true
+					if _, ok := doc.Components.SecuritySchemes[scheme]; !ok {
+						t.Errorf("%s names undeclared security scheme %q", name, scheme)
+					}
+				}
+			}
+			_, has401 := op.Responses["401"]
+			if has401 && !keyed {
+				t.Errorf("%s documents 401 but names no security scheme", name)
+			}
+			if !anonymous && !has401 {
+				t.Errorf("%s always needs a key but documents no 401", name)
+			}
+		}
+	}
+	if n < 20 {
+		t.Fatalf("only %d operations found", n)
+	}
+}

@@ -221,3 +221,19 @@ func TestLoadRefusesFilesItCannotServeProperly(t *testing.T) {
 		t.Errorf("load refused the two pages: %v", err)
 	}
 }
+
+// docs/openapi.yaml lists 206 and 416 for every page and asset: ranges
+// come with http.ServeContent.
+func TestPagesAnswerByteRanges(t *testing.T) {
+	e := newServer(t)
+	for _, target := range []string{"/", "/p/abc", "/static/board.js"} {
+		part := get(t, e, http.MethodGet, target, http.Header{"Range": {"bytes=0-9"}})
+		if part.Code != http.StatusPartialContent || part.Body.Len() != 10 {
+			t.Errorf("GET %s bytes=0-9: status %d, %d bytes; want 206 and 10", target, part.Code, part.Body.Len())
+		}
+		out := get(t, e, http.MethodGet, target, http.Header{"Range": {"bytes=99999999-"}})
+		if out.Code != http.StatusRequestedRangeNotSatisfiable || !strings.HasPrefix(out.Header().Get("Content-Range"), "bytes */") {
+			t.Errorf("GET %s past the end: status %d, Content-Range %q; want 416 and bytes */n", target, out.Code, out.Header().Get("Content-Range"))
+		}
+	}
+}
