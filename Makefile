@@ -25,6 +25,8 @@ fuzz: ## run each fuzz target briefly
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClient$$' -fuzztime $(FUZZTIME) ./protocol
 	$(GO) test -run '^$$' -fuzz '^FuzzValidateOp$$' -fuzztime $(FUZZTIME) ./paper
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCreate$$' -fuzztime $(FUZZTIME) ./delivery/rest
+	$(GO) test -run '^$$' -fuzz '^FuzzJSON$$' -fuzztime $(FUZZTIME) ./moderation
+	$(GO) test -run '^$$' -fuzz '^FuzzString$$' -fuzztime $(FUZZTIME) ./moderation
 
 seed: build ## create sample papers on a running server (URL=http://localhost:8080)
 	./$(BIN) seed --url $(or $(URL),http://localhost:8080)
