@@ -26,11 +26,7 @@ var testWords = []string{
 
 func newTestFilter(t testing.TB, p Policy) *Filter {
 	t.Helper()
-	f, err := NewFilter(testWords, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
+	return mustFilter(t, testWords, p)
 }
 
 // TestMaskString is the matching specification: what counts as a blocked
@@ -132,7 +128,7 @@ func TestOffFilterChangesNothing(t *testing.T) {
 	}
 }
 
-func mustFilter(t *testing.T, words []string, p Policy) *Filter {
+func mustFilter(t testing.TB, words []string, p Policy) *Filter {
 	t.Helper()
 	f, err := NewFilter(words, p)
 	if err != nil {
