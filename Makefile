@@ -5,7 +5,7 @@ BIN     := bin/papercast
 PKGS    := ./...
 FUZZTIME ?= 5s
 
-.PHONY: run build test fuzz seed lint lint-openapi run-redis run-replicas bench soak test-e2e clean
+.PHONY: run build test fuzz seed lint lint-openapi run-redis run-replicas bench soak test-e2e test-client clean
 
 run: build ## serve on the embedded in-process store
 	./$(BIN) serve
@@ -61,6 +61,9 @@ test-e2e: build ## browser test in headless Chromium (Playwright)
 # exceptions and their reasons are in docs/lint/redocly.yaml.
 lint-openapi: ## lint docs/openapi.yaml (npm @redocly/cli)
 	cd docs/lint && npm ci --no-audit --no-fund && npx --no-install redocly lint
+
+test-client: build ## papercast-client (web/client) under node --test, against two replicas on Redis
+	cd web/client && npm ci --no-audit --no-fund && npm test
 
 clean:
 	rm -rf bin
