@@ -1,6 +1,8 @@
 // Package web serves the board page: a landing page that creates a paper
-// (`GET /`), the live board of one paper (`GET /p/:id`) and their static
-// assets (`GET /static/*`). The pages are plain HTML, CSS and JavaScript
+// (`GET /`), the live board of one paper (`GET /p/:id`), their static
+// assets (`GET /static/*`) and the reference client, papercast-client
+// (`GET /client/papercast-client.js`, an ES module; its package and tests
+// live beside it in web/client). The pages are plain HTML, CSS and JavaScript
 // embedded in the binary; they talk to the server through protocol v1 only
 // (REST v1 and the WebSocket), exactly as any other frontend would.
 package web
@@ -19,11 +21,15 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// files are the pages and their assets. go:embed needs a package-level
-// variable; it is read-only.
+// files are the pages, their assets and the client module (only the module:
+// web/client also holds its package files, tests and node_modules). go:embed
+// needs a package-level variable; it is read-only.
 //
-//go:embed pages static
+//go:embed pages static client/papercast-client.js
 var files embed.FS
+
+// clientModule is the reference client, served at the same path.
+const clientModule = "client/papercast-client.js"
 
 // asset is one embedded file, ready to serve.
 type asset struct {
@@ -63,10 +69,11 @@ func Register(e *echo.Echo) {
 		// the package's tests catch, not a runtime condition.
 		panic(fmt.Sprintf("web: %v", err))
 	}
-	index, board := assets["pages/index.html"], assets["pages/board.html"]
+	index, board, client := assets["pages/index.html"], assets["pages/board.html"], assets[clientModule]
 	methods := []string{http.MethodGet, http.MethodHead}
 	e.Match(methods, "/", func(c echo.Context) error { return serve(c, index) })
 	e.Match(methods, "/p/:id", func(c echo.Context) error { return serve(c, board) })
+	e.Match(methods, "/"+clientModule, func(c echo.Context) error { return serve(c, client) })
 	e.Match(methods, "/static/*", func(c echo.Context) error {
 		// An exact lookup: no path cleaning, so "../" can never leave static/.
 		a, ok := assets["static/"+c.Param("*")]
@@ -100,7 +107,7 @@ func load(fsys fs.FS) (map[string]*asset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load embedded files: %w", err)
 	}
-	for _, need := range []string{"pages/index.html", "pages/board.html"} {
+	for _, need := range []string{"pages/index.html", "pages/board.html", clientModule} {
 		if out[need] == nil {
 			return nil, fmt.Errorf("load embedded files: %s is missing", need)
 		}

@@ -46,6 +46,7 @@ func TestRoutesServeEmbeddedFilesWithTheirContentTypes(t *testing.T) {
 		{"/static/landing.js", "text/javascript; charset=utf-8", "static/landing.js"},
 		{"/static/app.css", "text/css; charset=utf-8", "static/app.css"},
 		{"/static/favicon.svg", "image/svg+xml", "static/favicon.svg"},
+		{"/client/papercast-client.js", "text/javascript; charset=utf-8", "client/papercast-client.js"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {
@@ -210,15 +211,16 @@ func TestLoadRefusesFilesItCannotServeProperly(t *testing.T) {
 	page := &fstest.MapFile{Data: []byte("<!doctype html>")}
 	tests := map[string]fstest.MapFS{
 		"unknown extension": {"pages/index.html": page, "pages/board.html": page, "static/tool.exe": {Data: []byte("x")}},
-		"no board page":     {"pages/index.html": page},
+		"no board page":     {"pages/index.html": page, clientModule: page},
+		"no client module":  {"pages/index.html": page, "pages/board.html": page},
 	}
 	for name, fsys := range tests {
 		if _, err := load(fsys); err == nil {
 			t.Errorf("%s: load accepted it", name)
 		}
 	}
-	if _, err := load(fstest.MapFS{"pages/index.html": page, "pages/board.html": page}); err != nil {
-		t.Errorf("load refused the two pages: %v", err)
+	if _, err := load(fstest.MapFS{"pages/index.html": page, "pages/board.html": page, clientModule: page}); err != nil {
+		t.Errorf("load refused the two pages and the client: %v", err)
 	}
 }
 
