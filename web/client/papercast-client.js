@@ -254,6 +254,7 @@ export class PapercastClient {
     this._stopped = true;
     this._attempts = 0;
     this._serverIndex = 0;
+    this._opens = 0;
     this._timer = 0;
     this._firstFrameTimer = 0;
     this._lastError = null;
@@ -405,6 +406,9 @@ export class PapercastClient {
     clearTimeout(this._timer);
     this._timer = 0;
     if (this._stopped || this._ws) return;
+    // Only the latest call may open a socket: another one (a timer, the
+    // online event) can start while this one awaits the server or token.
+    const call = ++this._opens;
     const n = this._servers.length;
     let base;
     let token = this._token;
@@ -417,7 +421,7 @@ export class PapercastClient {
     } catch (err) {
       report(err);
     }
-    if (this._stopped || this._ws) return;
+    if (this._stopped || this._ws || call !== this._opens) return;
     this._base = base;
     let ws;
     try {
@@ -516,8 +520,8 @@ export class PapercastClient {
     this._serverIndex++; // the next attempt goes to the next replica given
     const offline = this._attempts >= o.offlineAfter || browserOffline();
     const status = offline ? 'offline' : this._everOpen ? 'reconnecting' : 'connecting';
+    this._timer = setTimeout(() => this._open(), delay); // before the event: a listener may close()
     this._setStatus(status, { code, reason, delay, error: this._lastError || undefined }, true);
-    this._timer = setTimeout(() => this._open(), delay);
   }
 
   _retryNow() {
@@ -635,6 +639,7 @@ export class PapercastClient {
   }
 
   _onSnapshot(f) {
+    const ws = this._ws;
     this._doc.reset(f);
     this._setYou(f.you);
     this._presence = presenceMap(f.presence);
@@ -646,26 +651,30 @@ export class PapercastClient {
     this._compact();
     this._changed('snapshot', null, { frame: f });
     this._emit('presence', { event: 'snapshot', presence: this._presence });
-    this._firstFrame(f.seq);
+    this._firstFrame(ws, f.seq);
   }
 
   _onResumed(f) {
+    const ws = this._ws;
     this._doc.epoch = f.epoch;
     this._setYou(f.you);
     this._presence = presenceMap(f.presence);
     this._changed('resumed', [], { frame: f });
     this._emit('presence', { event: 'resumed', presence: this._presence });
     // The ops from+1..seq follow; edits in doubt may be among them.
-    this._firstFrame(f.seq);
+    this._firstFrame(ws, f.seq);
   }
 
-  _firstFrame(flushAt) {
+  _firstFrame(ws, flushAt) {
+    // Listeners of the events before may have closed or dropped the socket.
+    if (this._ws !== ws) return;
     clearTimeout(this._firstFrameTimer);
     this._ready = true;
     this._everOpen = true;
     this._attempts = 0;
     this._flushAt = flushAt;
     this._setStatus('open');
+    if (this._ws !== ws) return;
     // Owner rights belong to a session: claim again on each new one, first.
     if (this._ownerKey && !this._claims.some((c) => c.ownerKey === this._ownerKey)) this._sendClaim(this._ownerKey, null);
     for (const c of this._claims) if (!c.sent) this._sendClaimFrame(c);
@@ -872,7 +881,7 @@ export class PapercastClient {
   // _scheduleRetry holds every edit back (so their order is kept) until the
   // backoff of the refused one has passed.
   _scheduleRetry(attempt) {
-    if (this._retryTimer) return;
+    if (this._retryTimer || this._stopped) return;
     const o = this.options;
     const delay = Math.min(o.retryMaxMs, o.retryMinMs * 2 ** (attempt - 1)) * (0.5 + this._random());
     this._retryTimer = setTimeout(() => {

@@ -157,6 +157,23 @@ describe('close codes', () => {
 });
 
 describe('status', () => {
+  it('a listener may close the client from any event', T, async () => {
+    for (const [event, when] of [['change', 'snapshot'], ['presence', 'snapshot'], ['status', 'open'], ['status', 'reconnecting']]) {
+      const s = await script((conn, i) => {
+        conn.send(snapshot(0, [], { presence: [{ session: 's0', user: 'u1', state: {} }] }));
+        if (i === 0) setTimeout(() => conn.ws.terminate(), 10);
+      });
+      const c = open(s.url);
+      c.on(event, (ev) => {
+        if (ev.reason === when || ev.event === when || ev.status === when) c.close();
+      });
+      await c.connect().catch(() => {});
+      await until(`closed from ${event} ${when}`, () => c.status === 'closed');
+      assert.equal(c._ws, null);
+      assert.equal(c._timer, 0);
+    }
+  });
+
   it('follows the socket: offline after failed attempts, open again with the first frame', T, async () => {
     const s = await script((conn, i) => {
       if (i === 0 || i === 4) conn.send(snapshot());
