@@ -198,7 +198,7 @@ describe('status', () => {
     const s = await script((conn, i) => {
       if (i === 1) conn.send(snapshot());
     });
-    const c = open(s.url, { firstFrameTimeoutMs: 100 });
+    const c = open(s.url, { firstFrameTimeoutMs: 400 });
     await c.connect();
     assert.deepEqual(c.statuses.map((ev) => ev.status), ['connecting', 'connecting', 'open']);
     assert.equal(c.statuses[1].reason, 'abnormal');

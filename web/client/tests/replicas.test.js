@@ -132,6 +132,7 @@ describe('papercast-client on two replicas', () => {
     const b = open(paper.id, r1.url, 'ben');
     await Promise.all([a.connect(), b.connect()]);
     await a.upsert('n1', { text: 'kept' });
+    await until('ana to apply her own op', () => a.seq === 1); // the ack may come first
 
     const huge = 'x'.repeat(5000); // over the 4 KiB value limit
     a.changes.length = 0;
