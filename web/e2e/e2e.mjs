@@ -14,136 +14,22 @@
 // printing the replicas' logs; redis and the replicas are always stopped.
 
 import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bin, freePort, poll, procs, root, sleep, startRedis, startReplica, stop, stopAll } from '../testkit/processes.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '../..');
-// PAPERCAST_BIN may point at another build of the server.
-const bin = path.resolve(root, process.env.PAPERCAST_BIN || 'bin/papercast');
 const artifacts = path.join(here, 'artifacts');
 const CHROMIUM = '/usr/bin/chromium';
 const WAIT_MS = 10_000; // for anything that should take milliseconds
 const DEADLINE_MS = 100_000; // the whole run
 
-const procs = []; // {name, child, log: string[]}
-const tmpDirs = [];
 const consoleLines = [];
 let browser;
 
 function log(msg) {
   console.log(`[e2e ${new Date().toISOString().slice(11, 23)}] ${msg}`);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function start(name, cmd, args, opts = {}) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-  const p = { name, child, log: [], exited: false };
-  const keep = (chunk) => p.log.push(...chunk.toString().split('\n').filter(Boolean));
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  child.on('exit', (code, signal) => {
-    p.exited = true;
-    p.log.push(`-- exited (code ${code}, signal ${signal})`);
-  });
-  child.on('error', (err) => {
-    p.exited = true;
-    p.log.push(`-- failed to start: ${err.message}`);
-  });
-  procs.push(p);
-  return p;
-}
-
-async function stop(p, signal = 'SIGTERM') {
-  if (p.exited) return;
-  const gone = new Promise((r) => p.child.once('exit', r));
-  p.child.kill(signal);
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), 5000);
-  await gone;
-  clearTimeout(timer);
-}
-
-async function poll(what, fn, timeoutMs = WAIT_MS) {
-  const until = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < until) {
-    try {
-      if (await fn()) return;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
-}
-
-function redisPing(port) {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    let buf = '';
-    s.setTimeout(500, () => s.destroy());
-    s.on('connect', () => s.write('PING\r\n'));
-    s.on('data', (d) => {
-      buf += d;
-      if (buf.includes('\r\n')) {
-        s.end();
-        resolve(buf.startsWith('+PONG'));
-      }
-    });
-    s.on('error', () => resolve(false));
-    s.on('close', () => resolve(false));
-  });
-}
-
-async function startRedis() {
-  const port = await freePort();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'papercast-e2e-redis-'));
-  tmpDirs.push(dir);
-  const p = start('redis', 'redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
-  ]);
-  await poll('redis-server to answer PING', async () => {
-    if (p.exited) throw new Error('redis-server exited');
-    return redisPing(port);
-  });
-  return port;
-}
-
-async function startReplica(name, redisPort, port) {
-  const p = start(name, bin, ['serve'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PAPERCAST_STORE: 'redis',
-      PAPERCAST_REDIS_ADDRS: `127.0.0.1:${redisPort}`,
-      PAPERCAST_SERVER_ADDR: `127.0.0.1:${port}`,
-      PAPERCAST_SERVER_DEV: 'true',
-    },
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await poll(`${name} to be ready`, async () => {
-    if (p.exited) throw new Error(`${name} exited`);
-    const res = await fetch(`${url}/readyz`);
-    return res.status === 200;
-  }, 20_000);
-  return { p, url, port };
 }
 
 // until waits for fn(arg) to be true in the page.
@@ -199,10 +85,11 @@ async function run() {
   fs.rmSync(artifacts, { recursive: true, force: true }); // no stale screenshots
   fs.mkdirSync(artifacts, { recursive: true });
 
-  const redisPort = await startRedis();
+  const { port: redisPort } = await startRedis();
   const [portA, portB] = [await freePort(), await freePort()];
-  const A = await startReplica('replica-a', redisPort, portA);
-  let B = await startReplica('replica-b', redisPort, portB);
+  const dev = { PAPERCAST_SERVER_DEV: 'true' };
+  const A = await startReplica('replica-a', redisPort, { port: portA, env: dev });
+  let B = await startReplica('replica-b', redisPort, { port: portB, env: dev });
   log(`redis :${redisPort}, replica A ${A.url}, replica B ${B.url}`);
 
   // playwright-core's launch() always runs Chromium on a fresh temporary
@@ -311,7 +198,7 @@ async function run() {
     const paper = await res.json();
     return paper.elements.length === 1 && paper.elements[0].text === more;
   });
-  B = await startReplica('replica-b', redisPort, portB);
+  B = await startReplica('replica-b', redisPort, { port: portB, env: dev });
   await connected(bob);
   check(await bob.getByTestId('conn-state').getAttribute('data-joined') === 'resumed',
     'Bob resumed with since/epoch rather than reloading a snapshot');
@@ -378,8 +265,7 @@ async function run() {
 
 async function cleanup() {
   if (browser) await browser.close().catch(() => {});
-  await Promise.all(procs.map((p) => stop(p).catch(() => {})));
-  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+  await stopAll().catch(() => {});
 }
 
 async function main() {

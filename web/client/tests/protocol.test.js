@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { WebSocket, WebSocketServer } from 'ws';
 import { PapercastClient, closeAction } from '../papercast-client.js';
-import { sleep, until } from './servers.js';
+import { record, sleep, until } from './servers.js';
 
 const T = { timeout: 5_000 }; // a hung test fails instead of hanging the run
 const servers = new Set();
@@ -69,14 +69,8 @@ function open(server, extra = {}) {
     backoffMinMs: 40, backoffMaxMs: 400, jitterMs: 20, fullMinMs: 200, retryMinMs: 20, presenceIntervalMs: 10,
     ...extra,
   });
-  c.statuses = [];
-  c.changes = [];
-  c.errors = [];
-  c.on('status', (ev) => c.statuses.push(ev));
-  c.on('change', (ev) => c.changes.push(ev));
-  c.on('error', (ev) => c.errors.push(ev));
   clients.add(c);
-  return c;
+  return record(c);
 }
 
 describe('close codes', () => {
@@ -259,7 +253,7 @@ describe('edits', () => {
 
   it('`overloaded`: the edit is resent after a backoff, and later edits wait behind it', T, async () => {
     const s = await script((conn) => conn.send(snapshot()));
-    const c = open(s.url);
+    const c = open(s.url, { retryMinMs: 300 }); // time to make an edit during the backoff
     await c.connect();
     const conn = s.conns[0];
     const e1 = c.upsert('n1', { text: 'a' });

@@ -6,7 +6,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
 import { PapercastClient } from '../papercast-client.js';
-import { createPaper, deletePaper, getPaper, sleep, startCluster, startProxy, until } from './servers.js';
+import { createPaper, deletePaper, getPaper, record, sleep, startCluster, startProxy, until } from './servers.js';
 
 const T = { timeout: 30_000 }; // a hung test fails instead of hanging the run
 let cluster;
@@ -38,20 +38,8 @@ afterEach(async (t) => {
 // open makes a client that records what it reports.
 function open(paperId, server, user, extra = {}) {
   const c = new PapercastClient({ paperId, server, user, name: user, WebSocket, ...extra });
-  c.statuses = [];
-  c.firstFrames = [];
-  c.errors = [];
-  c.changes = [];
-  c.frames = [];
-  c.on('status', (ev) => c.statuses.push(ev));
-  c.on('error', (ev) => c.errors.push(ev));
-  c.on('change', (ev) => c.changes.push(ev));
-  c.on('frame', (f) => {
-    c.frames.push(f);
-    if (f.type === 'snapshot' || f.type === 'resumed') c.firstFrames.push(f);
-  });
   clients.add(c);
-  return c;
+  return record(c);
 }
 
 const plain = (els) => els.map((el) => ({ ...el }));

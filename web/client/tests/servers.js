@@ -1,157 +1,54 @@
-// Test fixtures: a throwaway redis-server, replicas of bin/papercast on it,
-// a TCP proxy that can drop and refuse connections, and the REST calls the
-// tests need. Every process started here is stopped by stopAll (and, as a
-// last resort, killed when the test process exits).
+// Test fixtures: two replicas of bin/papercast on a throwaway redis-server
+// (the process fixtures are shared with the browser test, web/testkit), a
+// TCP proxy that can drop and refuse connections, and the REST calls the
+// tests need.
 
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { poll, sleep, startRedis, startReplica, stop, stopAll } from '../../testkit/processes.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const root = path.resolve(here, '../../..');
-// PAPERCAST_BIN may point at another build of the server.
-export const bin = path.resolve(root, process.env.PAPERCAST_BIN || 'bin/papercast');
+export { sleep };
 
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** until polls fn (sync or async) every 10 ms until it returns true. */
+export const until = (what, fn, timeoutMs = 10_000) => poll(what, fn, timeoutMs, 10);
 
-const live = new Set(); // processes not yet exited
-process.on('exit', () => {
-  for (const p of live) p.child.kill('SIGKILL');
-});
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
+/**
+ * record makes client c keep what it reports: c.statuses, c.changes,
+ * c.errors, c.frames and c.firstFrames (snapshot and resumed).
+ */
+export function record(c) {
+  Object.assign(c, { statuses: [], changes: [], errors: [], frames: [], firstFrames: [] });
+  c.on('status', (ev) => c.statuses.push(ev));
+  c.on('change', (ev) => c.changes.push(ev));
+  c.on('error', (ev) => c.errors.push(ev));
+  c.on('frame', (f) => {
+    c.frames.push(f);
+    if (f.type === 'snapshot' || f.type === 'resumed') c.firstFrames.push(f);
   });
-}
-
-/** until polls fn (sync or async) every 20 ms until it returns true. */
-export async function until(what, fn, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      if (await fn()) return;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
-    await sleep(20);
-  }
-}
-
-function start(name, cmd, args, opts = {}) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-  const p = { name, child, log: [], exited: false };
-  p.done = new Promise((resolve) => {
-    child.on('exit', (code, signal) => {
-      p.exited = true;
-      live.delete(p);
-      p.log.push(`-- exited (code ${code}, signal ${signal})`);
-      resolve();
-    });
-    child.on('error', (err) => {
-      p.exited = true;
-      live.delete(p);
-      p.log.push(`-- failed to start: ${err.message}`);
-      resolve();
-    });
-  });
-  const keep = (chunk) => p.log.push(...chunk.toString().split('\n').filter(Boolean));
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  live.add(p);
-  return p;
-}
-
-/** stop signals p and waits for it to exit (SIGKILL after 5 s). */
-export async function stop(p, signal = 'SIGTERM') {
-  if (p.exited) return;
-  p.child.kill(signal);
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), 5000);
-  await p.done;
-  clearTimeout(timer);
-}
-
-function redisPing(port) {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    let buf = '';
-    s.setTimeout(500, () => s.destroy());
-    s.on('connect', () => s.write('PING\r\n'));
-    s.on('data', (d) => {
-      buf += d;
-      if (buf.includes('\r\n')) {
-        s.end();
-        resolve(buf.startsWith('+PONG'));
-      }
-    });
-    s.on('error', () => resolve(false));
-    s.on('close', () => resolve(false));
-  });
+  return c;
 }
 
 /**
  * startCluster starts a redis-server and n replicas of bin/papercast on it.
- * env is added to every replica's environment.
+ * env is added to every replica's environment. stop() stops them all.
  */
 export async function startCluster({ replicas = 2, env = {} } = {}) {
-  if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: run \`make build\` first`);
-  const c = { procs: [], replicas: [], dir: fs.mkdtempSync(path.join(os.tmpdir(), 'papercast-client-test-')) };
-  c.stop = () => stopCluster(c);
+  const c = { procs: [], replicas: [] };
+  c.stop = () => stopAll(c.procs);
   c.logs = () => c.procs.map((p) => `--- ${p.name}\n${p.log.slice(-40).join('\n')}`).join('\n');
   try {
-    const redisPort = await freePort();
-    const redis = start('redis', 'redis-server', [
-      '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', c.dir,
-    ]);
-    c.procs.push(redis);
-    await until('redis-server to answer PING', async () => {
-      if (redis.exited) throw new Error(`redis-server exited: ${redis.log.join(' ')}`);
-      return redisPing(redisPort);
-    });
-    c.redisPort = redisPort;
+    const redis = await startRedis();
+    c.procs.push(redis.p);
+    c.redisPort = redis.port;
     c.replicas = await Promise.all(Array.from({ length: replicas }, async (_, i) => {
-      const port = await freePort();
-      const p = start(`replica-${i}`, bin, ['serve'], {
-        cwd: root,
-        env: {
-          ...process.env,
-          PAPERCAST_STORE: 'redis',
-          PAPERCAST_REDIS_ADDRS: `127.0.0.1:${redisPort}`,
-          PAPERCAST_SERVER_ADDR: `127.0.0.1:${port}`,
-          ...env,
-        },
-      });
-      c.procs.push(p);
-      const url = `http://127.0.0.1:${port}`;
-      await until(`replica-${i} to be ready`, async () => {
-        if (p.exited) throw new Error(`replica-${i} exited: ${p.log.join('\n')}`);
-        return (await fetch(`${url}/readyz`)).status === 200;
-      }, 20_000);
-      return { p, url, port, kill: (signal = 'SIGKILL') => stop(p, signal) };
+      const r = await startReplica(`replica-${i}`, redis.port, { env });
+      c.procs.push(r.p);
+      return { ...r, kill: (signal = 'SIGKILL') => stop(r.p, signal) };
     }));
   } catch (err) {
-    await stopCluster(c);
+    await c.stop();
     throw err;
   }
   return c;
-}
-
-async function stopCluster(c) {
-  // Replicas first, so they do not log a lost Redis on the way out.
-  await Promise.all(c.procs.filter((p) => p.name !== 'redis').map((p) => stop(p)));
-  await Promise.all(c.procs.filter((p) => p.name === 'redis').map((p) => stop(p)));
-  fs.rmSync(c.dir, { recursive: true, force: true });
 }
 
 /**
