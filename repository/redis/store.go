@@ -214,11 +214,12 @@ func (s *Store) opCtx(ctx context.Context) (context.Context, context.CancelFunc)
 const errPrefix = "PAPERCAST "
 
 var scriptErrors = map[string]error{
-	"not_found": domain.ErrNotFound,
-	"finalized": domain.ErrFinalized,
-	"too_large": domain.ErrTooLarge,
-	"conflict":  domain.ErrConflict,
-	"invalid":   domain.ErrInvalid,
+	"not_found":   domain.ErrNotFound,
+	"finalized":   domain.ErrFinalized,
+	"too_large":   domain.ErrTooLarge,
+	"conflict":    domain.ErrConflict,
+	"invalid":     domain.ErrInvalid,
+	"unsupported": domain.ErrUnsupported,
 }
 
 // Redis error replies that mean "cannot serve writes right now".
@@ -412,15 +413,18 @@ func (s *Store) Apply(ctx context.Context, id string, op domain.Op, body []byte)
 	if !paper.ValidID(id) {
 		return 0, fmt.Errorf("apply %q: %w: no such paper", id, domain.ErrNotFound)
 	}
-	var kind string
-	switch op.Kind {
-	case domain.OpUpsert:
-		kind = "u"
-	case domain.OpDelete:
-		kind = "d"
-	default:
+	kind, ok := luaOpKinds[op.Kind]
+	if !ok {
 		return 0, fmt.Errorf("apply %s: %w: unknown op %q", id, domain.ErrInvalid, op.Kind)
 	}
+	return s.apply(ctx, id, kind, op, body)
+}
+
+// luaOpKinds names each op kind for apply.lua, which refuses any other.
+var luaOpKinds = map[string]string{domain.OpUpsert: "u", domain.OpDelete: "d"}
+
+// apply runs apply.lua with kind as its op kind argument.
+func (s *Store) apply(ctx context.Context, id, kind string, op domain.Op, body []byte) (uint64, error) {
 	k := s.keys(id)
 	args := make([]string, 0, 11+2*len(op.Fields))
 	// BinaryString avoids copying body and values: they are only read

@@ -294,3 +294,26 @@ func TestPipelinedScriptsAreObservedByName(t *testing.T) {
 		t.Fatalf("observed %v, want presence_touch x%d", obs.count, len(touches))
 	}
 }
+
+// TestApplyScriptRefusesAnUnknownOpKind: apply.lua answers an op kind it
+// does not know with an error and writes nothing, instead of taking it for
+// an upsert (a kind added in Go but not in the script must fail loudly).
+func TestApplyScriptRefusesAnUnknownOpKind(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	s := newStore(t, redis.Options{Addrs: []string{srv.Addr()}})
+	ctx := context.Background()
+	p := newPaper(t, s)
+	op := domain.Op{Kind: "move", ID: "n1", Fields: map[string]json.RawMessage{"x": json.RawMessage("1")}}
+	seq, err := redis.ApplyAsKind(ctx, s, p.ID, "m", op, protocol.OpBody(op, writer))
+	if !errors.Is(err, domain.ErrUnsupported) {
+		t.Fatalf("unknown kind: seq %d, err %v; want ErrUnsupported", seq, err)
+	}
+	doc, err := s.Snapshot(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Paper.Seq != 0 || len(doc.Elements) != 0 {
+		t.Fatalf("refused op wrote: seq %d, elements %+v", doc.Paper.Seq, doc.Elements)
+	}
+}

@@ -17,6 +17,12 @@
 -- ARGV[12..] field name, JSON value pairs (upsert)
 local meta, fields, elems, hist = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 
+-- Every op kind has its own branch below: a kind added in Go but not here
+-- must fail, not be taken for another kind.
+if ARGV[6] ~= 'u' and ARGV[6] ~= 'd' then
+  return redis.error_reply('PAPERCAST unsupported unknown op kind ' .. ARGV[6])
+end
+
 local status = redis.call('HGET', meta, 'status')
 if not status then
   return redis.error_reply('PAPERCAST not_found no such paper')
