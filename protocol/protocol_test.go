@@ -263,3 +263,43 @@ func TestPresenceHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthorAndPresenceObjectsKeepTheDocumentedForms pins the wire form of
+// every object that says who someone is, with and without a name: an op's
+// `by` omits an empty name; `you`, presence entries and presence frames
+// always carry it; presence state is {} when empty and on a leave.
+func TestAuthorAndPresenceObjectsKeepTheDocumentedForms(t *testing.T) {
+	named := domain.Author{Session: "s1", User: "u1", Name: "Ana"}
+	anon := domain.Author{Session: "s2", User: "u2"}
+	state := json.RawMessage(`{"cursor":{"x":1}}`)
+	doc := domain.Document{Paper: domain.Paper{ID: "p", Status: "open", Epoch: "e", CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
+	presence := []domain.Presence{{Session: "s1", User: "u1", Name: "Ana", State: state}, {Session: "s2", User: "u2"}}
+	tests := []struct {
+		name string
+		got  []byte
+		want string
+	}{
+		{"op by with a name", OpFrame(1, OpBody(domain.Op{Kind: "delete", ID: "n1"}, named)),
+			`{"type":"op","seq":1,"op":"delete","id":"n1","by":{"session":"s1","user":"u1","name":"Ana"}}`},
+		{"op by without a name", OpFrame(2, OpBody(domain.Op{Kind: "upsert", ID: "n1", Fields: map[string]json.RawMessage{"b": json.RawMessage("2"), "a": json.RawMessage("1")}}, anon)),
+			`{"type":"op","seq":2,"op":"upsert","id":"n1","fields":{"a":1,"b":2},"by":{"session":"s2","user":"u2"}}`},
+		{"snapshot you without a name, presence entries", SnapshotFrame(doc, anon, presence),
+			`{"type":"snapshot","epoch":"e","seq":0,"you":{"session":"s2","user":"u2","name":""},"paper":{"id":"p","title":"","to":"","status":"open","createdAt":"2026-01-02T03:04:05Z"},"elements":[],` +
+				`"presence":[{"session":"s1","user":"u1","name":"Ana","state":{"cursor":{"x":1}}},{"session":"s2","user":"u2","name":"","state":{}}]}`},
+		{"resumed you with a name", ResumedFrame("e", 1, 2, named, nil),
+			`{"type":"resumed","epoch":"e","from":1,"seq":2,"you":{"session":"s1","user":"u1","name":"Ana"},"presence":[]}`},
+		{"presence join without a name", PresenceFrame(PresenceJoin, domain.Presence{Session: "s2", User: "u2"}),
+			`{"type":"presence","event":"join","session":"s2","user":"u2","name":"","state":{}}`},
+		{"presence update", PresenceFrame(PresenceUpdate, presence[0]),
+			`{"type":"presence","event":"update","session":"s1","user":"u1","name":"Ana","state":{"cursor":{"x":1}}}`},
+		{"presence leave drops the state", PresenceFrame(PresenceLeave, presence[0]),
+			`{"type":"presence","event":"leave","session":"s1","user":"u1","name":"Ana","state":{}}`},
+		{"elements with and without fields", AppendElements(nil, []domain.Element{{ID: "n1"}, {ID: "n2", Fields: map[string]json.RawMessage{"y": json.RawMessage("2"), "x": json.RawMessage("1")}}}),
+			`[{"id":"n1"},{"id":"n2","x":1,"y":2}]`},
+	}
+	for _, tt := range tests {
+		if string(tt.got) != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.name, tt.got, tt.want)
+		}
+	}
+}

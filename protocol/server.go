@@ -35,16 +35,34 @@ func appendString(b []byte, s string) []byte {
 	return append(b, q...)
 }
 
-func appendAuthor(b []byte, a domain.Author) []byte {
-	b = append(b, `{"session":`...)
+// appendAuthor is the one encoder of who someone is:
+// `"session":S,"user":U,"name":N`, without braces, so a presence entry or
+// frame can go on with its own members. docs/protocol.md gives two rules for
+// the name, and each caller states which it follows: an op's `by` omits an
+// empty name; `you` and presence entries always carry it.
+func appendAuthor(b []byte, a domain.Author, keepEmptyName bool) []byte {
+	b = append(b, `"session":`...)
 	b = appendString(b, a.Session)
 	b = append(b, `,"user":`...)
 	b = appendString(b, a.User)
-	if a.Name != "" {
+	if a.Name != "" || keepEmptyName {
 		b = append(b, `,"name":`...)
 		b = appendString(b, a.Name)
 	}
-	return append(b, '}')
+	return b
+}
+
+// appendPresence is the one encoder of a presence entry's members (the list
+// entries of snapshot and resumed frames, and presence frames):
+// `"session":..,"user":..,"name":..,"state":{..}`, without braces. The name
+// is always present; an empty state, and any leave's, is `{}`.
+func appendPresence(b []byte, p domain.Presence, leave bool) []byte {
+	b = appendAuthor(b, domain.Author{Session: p.Session, User: p.User, Name: p.Name}, true)
+	b = append(b, `,"state":`...)
+	if len(p.State) == 0 || leave {
+		return append(b, `{}`...)
+	}
+	return append(b, p.State...)
 }
 
 func sortedKeys(m map[string]json.RawMessage) []string {
@@ -56,10 +74,13 @@ func sortedKeys(m map[string]json.RawMessage) []string {
 	return keys
 }
 
-// appendFields writes `,"k":v` for each field in name order.
+// appendFields writes `"k":v,"k2":v2` in name order (nothing for no fields):
+// the members of an op's `fields` and of an element after its id.
 func appendFields(b []byte, fields map[string]json.RawMessage) []byte {
-	for _, k := range sortedKeys(fields) {
-		b = append(b, ',')
+	for i, k := range sortedKeys(fields) {
+		if i > 0 {
+			b = append(b, ',')
+		}
 		b = appendString(b, k)
 		b = append(b, ':')
 		b = append(b, fields[k]...)
@@ -78,19 +99,12 @@ func OpBody(op domain.Op, by domain.Author) []byte {
 	b = appendString(b, op.ID)
 	if op.Kind == domain.OpUpsert {
 		b = append(b, `,"fields":{`...)
-		for i, k := range sortedKeys(op.Fields) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			b = append(b, op.Fields[k]...)
-		}
+		b = appendFields(b, op.Fields)
 		b = append(b, '}')
 	}
-	b = append(b, `,"by":`...)
-	b = appendAuthor(b, by)
-	return append(b, '}')
+	b = append(b, `,"by":{`...)
+	b = appendAuthor(b, by, false)
+	return append(b, "}}"...)
 }
 
 // OpFramePrefix is what precedes the seq in an op frame.
@@ -120,18 +134,8 @@ func PresenceFrame(event string, p domain.Presence) []byte {
 	b := make([]byte, 0, 96+len(p.State))
 	b = append(b, `{"type":"presence","event":`...)
 	b = appendString(b, event)
-	b = append(b, `,"session":`...)
-	b = appendString(b, p.Session)
-	b = append(b, `,"user":`...)
-	b = appendString(b, p.User)
-	b = append(b, `,"name":`...)
-	b = appendString(b, p.Name)
-	b = append(b, `,"state":`...)
-	if len(p.State) == 0 || event == PresenceLeave {
-		b = append(b, `{}`...)
-	} else {
-		b = append(b, p.State...)
-	}
+	b = append(b, ',')
+	b = appendPresence(b, p, event == PresenceLeave)
 	return append(b, '}')
 }
 
@@ -192,7 +196,10 @@ func AppendElements(b []byte, els []domain.Element) []byte {
 		}
 		b = append(b, `{"id":`...)
 		b = appendString(b, el.ID)
-		b = appendFields(b, el.Fields)
+		if len(el.Fields) > 0 {
+			b = append(b, ',')
+			b = appendFields(b, el.Fields)
+		}
 		b = append(b, '}')
 	}
 	return append(b, ']')
@@ -204,18 +211,8 @@ func appendPresenceList(b []byte, ps []domain.Presence) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"session":`...)
-		b = appendString(b, p.Session)
-		b = append(b, `,"user":`...)
-		b = appendString(b, p.User)
-		b = append(b, `,"name":`...)
-		b = appendString(b, p.Name)
-		b = append(b, `,"state":`...)
-		if len(p.State) == 0 {
-			b = append(b, `{}`...)
-		} else {
-			b = append(b, p.State...)
-		}
+		b = append(b, '{')
+		b = appendPresence(b, p, false)
 		b = append(b, '}')
 	}
 	return append(b, ']')
@@ -245,12 +242,8 @@ func SnapshotFrame(doc domain.Document, you domain.Author, presence []domain.Pre
 }
 
 func appendYou(b []byte, you domain.Author) []byte {
-	b = append(b, `{"session":`...)
-	b = appendString(b, you.Session)
-	b = append(b, `,"user":`...)
-	b = appendString(b, you.User)
-	b = append(b, `,"name":`...)
-	b = appendString(b, you.Name)
+	b = append(b, '{')
+	b = appendAuthor(b, you, true)
 	return append(b, '}')
 }
 
