@@ -58,18 +58,9 @@ func invalid(ref, format string, args ...any) error {
 // Unknown keys are ignored so clients may add their own.
 func DecodeClient(data []byte) (ClientFrame, error) {
 	var f ClientFrame
-	if !utf8.Valid(data) {
-		return f, invalid("", "frame is not valid UTF-8")
-	}
-	trimmed := bytes.TrimLeft(data, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return f, invalid("", "frame must be one JSON object")
-	}
-	// A map keeps key matching exact (encoding/json matches struct fields
-	// case-insensitively) and rejects trailing data after the object.
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
-		return f, invalid("", "malformed JSON: %v", err)
+	top, err := DecodeObject(data, "frame")
+	if err != nil {
+		return f, &DecodeError{Err: err}
 	}
 	if raw, ok := top["ref"]; ok {
 		if err := unquote(raw, &f.Ref); err != nil {
@@ -123,6 +114,27 @@ func DecodeClient(data []byte) (ClientFrame, error) {
 	default:
 		return f, &DecodeError{Ref: f.Ref, Err: fmt.Errorf("%w: unknown type %q", domain.ErrUnsupported, f.Type)}
 	}
+}
+
+// DecodeObject is the strict preamble of every JSON object the server reads
+// from outside (client frames, REST bodies): valid UTF-8, exactly one JSON
+// object and nothing after it. It returns the object's members by exact key
+// (encoding/json would match struct fields case-insensitively). what names
+// the input in the error, which wraps domain.ErrInvalid.
+func DecodeObject(data []byte, what string) (map[string]json.RawMessage, error) {
+	if !utf8.Valid(data) {
+		return nil, fmt.Errorf("%w: %s is not valid UTF-8", domain.ErrInvalid, what)
+	}
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, fmt.Errorf("%w: %s must be one JSON object", domain.ErrInvalid, what)
+	}
+	// Unmarshal (unlike a Decoder) rejects anything after the object.
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return nil, fmt.Errorf("%w: malformed JSON: %v", domain.ErrInvalid, err)
+	}
+	return top, nil
 }
 
 // unquote decodes a JSON string value. Plain strings (no escapes) are cut

@@ -303,3 +303,35 @@ func TestAuthorAndPresenceObjectsKeepTheDocumentedForms(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeObjectIsTheStrictPreamble: one JSON object of valid UTF-8 and
+// nothing after it, or an error wrapping ErrInvalid that names the input.
+func TestDecodeObjectIsTheStrictPreamble(t *testing.T) {
+	tests := []struct {
+		in   string
+		keys int
+		err  string
+	}{
+		{`{"a":1,"A":2}`, 2, ""},
+		{" \t\r\n{}\n", 0, ""},
+		{"{\"a\":\"\xff\"}", 0, "body is not valid UTF-8"},
+		{`[1]`, 0, "body must be one JSON object"},
+		{``, 0, "body must be one JSON object"},
+		{`null`, 0, "body must be one JSON object"},
+		{`{"a":1} {}`, 0, "malformed JSON"},
+		{`{"a":1}x`, 0, "malformed JSON"},
+		{`{"a":}`, 0, "malformed JSON"},
+	}
+	for _, tt := range tests {
+		top, err := DecodeObject([]byte(tt.in), "body")
+		if tt.err == "" {
+			if err != nil || len(top) != tt.keys {
+				t.Errorf("%q: %v %v", tt.in, top, err)
+			}
+			continue
+		}
+		if !errors.Is(err, domain.ErrInvalid) || !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("%q: error %v, want ErrInvalid with %q", tt.in, err, tt.err)
+		}
+	}
+}

@@ -1,13 +1,12 @@
 package rest
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"mime"
-	"unicode/utf8"
 
 	"github.com/papercast/papercast/domain"
+	"github.com/papercast/papercast/protocol"
 )
 
 // createRequest is the body of POST /v1/papers.
@@ -30,23 +29,16 @@ func checkJSONContentType(contentType string) error {
 }
 
 // decodeCreate decodes a create body strictly: valid UTF-8, exactly one JSON
-// object, keys matched case-sensitively (encoding/json would fold case on a
-// struct), "title" a string, "to" a string or null. Unknown keys are ignored
-// so clients may send more than we read. Every failure wraps
-// domain.ErrInvalid; the title's own rules are the service's to check.
+// object with keys matched case-sensitively (protocol.DecodeObject, the
+// preamble client frames share), "title" a string, "to" a string or null.
+// Unknown keys are ignored so clients may send more than we read. Every
+// failure wraps domain.ErrInvalid; the title's own rules are the service's
+// to check.
 func decodeCreate(body []byte) (createRequest, error) {
 	var req createRequest
-	if !utf8.Valid(body) {
-		return req, fmt.Errorf("%w: body is not valid UTF-8", domain.ErrInvalid)
-	}
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return req, fmt.Errorf("%w: body must be one JSON object", domain.ErrInvalid)
-	}
-	// Unmarshal (unlike a Decoder) rejects anything after the object.
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(body, &top); err != nil {
-		return req, fmt.Errorf("%w: malformed JSON: %v", domain.ErrInvalid, err)
+	top, err := protocol.DecodeObject(body, "body")
+	if err != nil {
+		return req, err
 	}
 	raw, ok := top["title"]
 	if !ok {
