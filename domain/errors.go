@@ -4,9 +4,9 @@ package domain
 
 import "errors"
 
-// Domain errors. Deliveries map them to wire codes in exactly one place each
-// (delivery/ws/errors.go, delivery/rest/errors.go). Wrap them with context;
-// callers test with errors.Is.
+// Domain errors. Each delivery maps them to wire codes (protocol/errors.go)
+// in exactly one function (delivery/ws/errors.go, delivery/rest/errors.go).
+// Wrap them with context; callers test with errors.Is.
 var (
 	ErrNotFound     = errors.New("not found")
 	ErrInvalid      = errors.New("invalid")
@@ -19,4 +19,16 @@ var (
 	ErrConflict     = errors.New("conflict")
 	ErrUnsupported  = errors.New("unsupported")
 	ErrFull         = errors.New("capacity reached")
+	// ErrOverloaded refuses an op before it reaches the store, so unlike a
+	// timeout (ErrUnavailable) it means the op was certainly not applied.
+	ErrOverloaded = errors.New("not applied, too many ops in flight on this replica; retry after backoff")
 )
+
+// Errors lists every domain error, so the deliveries' tests can check that
+// each one has its wire code.
+func Errors() []error {
+	return []error{
+		ErrNotFound, ErrInvalid, ErrFinalized, ErrForbidden, ErrUnauthorized, ErrUnavailable,
+		ErrTooLarge, ErrRateLimited, ErrConflict, ErrUnsupported, ErrFull, ErrOverloaded,
+	}
+}

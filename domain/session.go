@@ -1,7 +1,9 @@
 package domain
 
-// CloseReason says why the server ends a live session. Each delivery maps it
-// to its own close code in one place (delivery/ws/close.go).
+// CloseReason says why the use case ends a live session. Each delivery maps
+// it to its own close code in one place (delivery/ws/close.go); reasons only
+// a delivery can have (a slow or abusive client, a frame too large, a bug)
+// are the delivery's own.
 type CloseReason int
 
 // Close reasons.
@@ -9,11 +11,11 @@ const (
 	CloseGoingAway CloseReason = iota + 1 // server shutting down: reconnect with since/epoch
 	CloseResync                           // server cannot guarantee a gap-free stream: reconnect with since/epoch
 	CloseDeleted                          // the paper was deleted
-	CloseTooSlow                          // the client did not keep up with its send buffer
-	ClosePolicy                           // abuse: rate limits or protocol violations
-	CloseInternal                         // a bug: recovered panic
-	CloseTooLarge                         // frame over the read limit
 )
+
+// CloseReasons lists every close reason, so the deliveries' tests can check
+// that each one has its close code.
+func CloseReasons() []CloseReason { return []CloseReason{CloseGoingAway, CloseResync, CloseDeleted} }
 
 func (r CloseReason) String() string {
 	switch r {
@@ -23,14 +25,6 @@ func (r CloseReason) String() string {
 		return "resync"
 	case CloseDeleted:
 		return "paper deleted"
-	case CloseTooSlow:
-		return "too slow"
-	case ClosePolicy:
-		return "policy violation"
-	case CloseInternal:
-		return "internal error"
-	case CloseTooLarge:
-		return "frame too large"
 	}
 	return "unknown"
 }

@@ -17,19 +17,6 @@ const (
 	PresenceLeave  = "leave"
 )
 
-// Error codes of the error frame.
-const (
-	CodeInvalid     = "invalid"
-	CodeNotFound    = "not_found"
-	CodeFinalized   = "finalized"
-	CodeTooLarge    = "too_large"
-	CodeRateLimited = "rate_limited"
-	CodeUnavailable = "unavailable"
-	CodeUnsupported = "unsupported"
-	CodeForbidden   = "forbidden"
-	CodeInternal    = "internal"
-)
-
 func appendString(b []byte, s string) []byte {
 	q, _ := json.Marshal(s) // a string always marshals
 	return append(b, q...)

@@ -9,21 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/papercast/papercast/domain"
-)
-
-// Error codes of REST v1 error bodies: {"error":{"code":"..","message":".."}}.
-const (
-	CodeInvalid          = "invalid"
-	CodeUnauthorized     = "unauthorized"
-	CodeForbidden        = "forbidden"
-	CodeNotFound         = "not_found"
-	CodeMethodNotAllowed = "method_not_allowed"
-	CodeConflict         = "conflict"
-	CodeTooLarge         = "too_large"
-	CodeUnsupported      = "unsupported"
-	CodeRateLimited      = "rate_limited"
-	CodeUnavailable      = "unavailable"
-	CodeInternal         = "internal"
+	"github.com/papercast/papercast/protocol"
 )
 
 // errRecovered marks an error made from a recovered panic: the Recover
@@ -40,56 +26,70 @@ type wireError struct {
 	log bool
 }
 
-// classify is the one place that maps errors to HTTP statuses and codes.
-// Domain errors are matched with errors.Is so wrapping keeps working; echo's
-// own *HTTPError (router 404/405, body limit 413) gets the same codes.
+// classify is the one place that maps errors to HTTP statuses and codes
+// (protocol/errors.go). Domain errors are matched with errors.Is so wrapping
+// keeps working, and carry their own text unless the code has a fixed one;
+// echo's own *HTTPError (router 404/405, body limit 413) gets the same codes.
 // Anything unknown is a 500 whose text never reaches the client.
 func classify(err error) wireError {
-	switch {
-	case errors.Is(err, domain.ErrInvalid):
-		return wireError{http.StatusBadRequest, CodeInvalid, err.Error(), false}
-	case errors.Is(err, domain.ErrUnauthorized):
-		return wireError{http.StatusUnauthorized, CodeUnauthorized, err.Error(), false}
-	case errors.Is(err, domain.ErrForbidden):
-		return wireError{http.StatusForbidden, CodeForbidden, err.Error(), false}
-	case errors.Is(err, domain.ErrNotFound):
-		return wireError{http.StatusNotFound, CodeNotFound, err.Error(), false}
-	case errors.Is(err, domain.ErrConflict), errors.Is(err, domain.ErrFinalized):
-		return wireError{http.StatusConflict, CodeConflict, err.Error(), false}
-	case errors.Is(err, domain.ErrTooLarge):
-		return wireError{http.StatusRequestEntityTooLarge, CodeTooLarge, err.Error(), false}
-	case errors.Is(err, domain.ErrUnsupported):
-		return wireError{http.StatusUnsupportedMediaType, CodeUnsupported, err.Error(), false}
-	case errors.Is(err, domain.ErrRateLimited):
-		return wireError{http.StatusTooManyRequests, CodeRateLimited, err.Error(), false}
-	case errors.Is(err, domain.ErrUnavailable), errors.Is(err, domain.ErrFull):
-		// The cause (a Redis address, a dial error) is for the operator.
-		return wireError{http.StatusServiceUnavailable, CodeUnavailable, "the service is temporarily unavailable, try again shortly", true}
+	if status, code, ok := domainStatus(err); ok {
+		// A server-side code's cause (a Redis address, a dial error) is for
+		// the operator: it is logged, and the client gets the fixed text.
+		return wireError{status, code, protocol.MessageFor(code, err), code == protocol.CodeUnavailable}
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		switch he.Code {
 		case http.StatusBadRequest:
-			return wireError{he.Code, CodeInvalid, "bad request", false}
+			return wireError{he.Code, protocol.CodeInvalid, "bad request", false}
 		case http.StatusUnauthorized:
-			return wireError{he.Code, CodeUnauthorized, "authentication required", false}
+			return wireError{he.Code, protocol.CodeUnauthorized, "authentication required", false}
 		case http.StatusForbidden:
-			return wireError{he.Code, CodeForbidden, "forbidden", false}
+			return wireError{he.Code, protocol.CodeForbidden, "forbidden", false}
 		case http.StatusNotFound:
-			return wireError{he.Code, CodeNotFound, "no such resource", false}
+			return wireError{he.Code, protocol.CodeNotFound, "no such resource", false}
 		case http.StatusMethodNotAllowed:
-			return wireError{he.Code, CodeMethodNotAllowed, "method not allowed on this resource", false}
+			return wireError{he.Code, protocol.CodeMethodNotAllowed, "method not allowed on this resource", false}
 		case http.StatusRequestEntityTooLarge:
-			return wireError{he.Code, CodeTooLarge, "request body too large", false}
+			return wireError{he.Code, protocol.CodeTooLarge, "request body too large", false}
 		case http.StatusUnsupportedMediaType:
-			return wireError{he.Code, CodeUnsupported, "unsupported media type", false}
+			return wireError{he.Code, protocol.CodeUnsupported, "unsupported media type", false}
 		case http.StatusTooManyRequests:
-			return wireError{he.Code, CodeRateLimited, "too many requests", false}
+			return wireError{he.Code, protocol.CodeRateLimited, "too many requests", false}
 		case http.StatusServiceUnavailable:
-			return wireError{he.Code, CodeUnavailable, "the service is temporarily unavailable, try again shortly", true}
+			return wireError{he.Code, protocol.CodeUnavailable, protocol.ErrorOf(protocol.CodeUnavailable).Message, true}
 		}
 	}
-	return wireError{http.StatusInternalServerError, CodeInternal, "internal error", true}
+	return wireError{http.StatusInternalServerError, protocol.CodeInternal, protocol.ErrorOf(protocol.CodeInternal).Message, true}
+}
+
+// domainStatus maps a domain error to its status and code.
+func domainStatus(err error) (status int, code string, ok bool) {
+	switch {
+	case errors.Is(err, domain.ErrInvalid):
+		return http.StatusBadRequest, protocol.CodeInvalid, true
+	case errors.Is(err, domain.ErrUnauthorized):
+		return http.StatusUnauthorized, protocol.CodeUnauthorized, true
+	case errors.Is(err, domain.ErrForbidden):
+		return http.StatusForbidden, protocol.CodeForbidden, true
+	case errors.Is(err, domain.ErrNotFound):
+		return http.StatusNotFound, protocol.CodeNotFound, true
+	case errors.Is(err, domain.ErrConflict), errors.Is(err, domain.ErrFinalized):
+		return http.StatusConflict, protocol.CodeConflict, true
+	case errors.Is(err, domain.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, true
+	case errors.Is(err, domain.ErrUnsupported):
+		return http.StatusUnsupportedMediaType, protocol.CodeUnsupported, true
+	case errors.Is(err, domain.ErrRateLimited):
+		return http.StatusTooManyRequests, protocol.CodeRateLimited, true
+	case errors.Is(err, domain.ErrFull):
+		return http.StatusServiceUnavailable, protocol.CodeFull, true
+	case errors.Is(err, domain.ErrOverloaded):
+		return http.StatusServiceUnavailable, protocol.CodeOverloaded, true
+	case errors.Is(err, domain.ErrUnavailable):
+		return http.StatusServiceUnavailable, protocol.CodeUnavailable, true
+	}
+	return 0, "", false
 }
 
 type errorBody struct {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/papercast/papercast/delivery/rest"
 	"github.com/papercast/papercast/docs"
+	"github.com/papercast/papercast/protocol"
 )
 
 // spec is the part of docs/openapi.yaml the route tests read.
@@ -129,5 +130,42 @@ func TestOpenAPIIsServed(t *testing.T) {
 	}
 	if rec.Body.String() != string(docs.OpenAPI) {
 		t.Error("served document differs from docs/openapi.yaml")
+	}
+}
+
+// TestOpenAPIListsEveryRESTErrorCode: the Error schema's code enum is the
+// REST codes of protocol's one table, no more, no fewer.
+func TestOpenAPIListsEveryRESTErrorCode(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				Error struct {
+					Properties struct {
+						Error struct {
+							Properties struct {
+								Code struct {
+									Enum []string `yaml:"enum"`
+								} `yaml:"code"`
+							} `yaml:"properties"`
+						} `yaml:"error"`
+					} `yaml:"properties"`
+				} `yaml:"Error"`
+			} `yaml:"schemas"`
+		} `yaml:"components"`
+	}
+	if err := yaml.Unmarshal(docs.OpenAPI, &doc); err != nil {
+		t.Fatalf("docs/openapi.yaml: %v", err)
+	}
+	got := doc.Components.Schemas.Error.Properties.Error.Properties.Code.Enum
+	var want []string
+	for _, e := range protocol.Errors {
+		if e.REST {
+			want = append(want, e.Code)
+		}
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("openapi Error.code enum %v, protocol's REST codes %v", got, want)
 	}
 }

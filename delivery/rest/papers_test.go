@@ -389,7 +389,8 @@ func TestErrorMapping(t *testing.T) {
 		{fmt.Errorf("x: %w", domain.ErrUnsupported), 415, "unsupported"},
 		{fmt.Errorf("x: %w", domain.ErrRateLimited), 429, "rate_limited"},
 		{fmt.Errorf("x: %w", domain.ErrUnavailable), 503, "unavailable"},
-		{fmt.Errorf("x: %w", domain.ErrFull), 503, "unavailable"},
+		{fmt.Errorf("x: %w", domain.ErrFull), 503, "full"},
+		{fmt.Errorf("x: %w", domain.ErrOverloaded), 503, "overloaded"},
 		{fmt.Errorf("read: %w", echo.ErrStatusRequestEntityTooLarge), 413, "too_large"},
 		{fmt.Errorf("x: %w", echo.ErrNotFound), 404, "not_found"},
 		{echo.ErrMethodNotAllowed, 405, "method_not_allowed"},
@@ -401,6 +402,19 @@ func TestErrorMapping(t *testing.T) {
 		{echo.ErrServiceUnavailable, 503, "unavailable"},
 		{echo.ErrTeapot, 500, "internal"},
 		{errors.New("db exploded at 10.0.0.1"), 500, "internal"},
+	}
+	covered := map[error]bool{}
+	for _, tc := range cases {
+		for _, derr := range domain.Errors() {
+			if errors.Is(tc.err, derr) {
+				covered[derr] = true
+			}
+		}
+	}
+	for _, derr := range domain.Errors() {
+		if !covered[derr] {
+			t.Errorf("domain error %q has no case here", derr)
+		}
 	}
 	for _, tc := range cases {
 		t.Run(tc.err.Error(), func(t *testing.T) {

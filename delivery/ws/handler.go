@@ -5,6 +5,7 @@ package ws
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,14 +19,41 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/olahol/melody"
 
+	"github.com/papercast/papercast/delivery/rest"
 	"github.com/papercast/papercast/domain"
 	"github.com/papercast/papercast/usecase"
 )
 
-// Hub is what the delivery needs from the live-session service.
-type Hub interface {
+// Hub is what the delivery needs from the live-session service. It is
+// generic in the member type its Join returns, so *usecase.Hub (whose Join
+// returns *usecase.Member) and a test's fake both satisfy it as they are.
+type Hub[M Member] interface {
 	Exists(ctx context.Context, paperID string) error
-	Join(ctx context.Context, req usecase.JoinRequest, sink usecase.Sink) (*usecase.Member, error)
+	Join(ctx context.Context, req usecase.JoinRequest, sink usecase.Sink) (M, error)
+}
+
+// Member is what the delivery needs from one joined session.
+type Member interface {
+	Author() domain.Author
+	Edit(ctx context.Context, op domain.Op) (uint64, error)
+	SetPresence(ctx context.Context, state json.RawMessage) error
+	Leave()
+}
+
+// anyHub is Hub with its member type erased, as the handler keeps it.
+type anyHub interface {
+	Exists(ctx context.Context, paperID string) error
+	Join(ctx context.Context, req usecase.JoinRequest, sink usecase.Sink) (Member, error)
+}
+
+type erasedHub[M Member] struct{ Hub[M] }
+
+func (h erasedHub[M]) Join(ctx context.Context, req usecase.JoinRequest, sink usecase.Sink) (Member, error) {
+	m, err := h.Hub.Join(ctx, req, sink)
+	if err != nil {
+		return nil, err // not m: a nil *T in an interface is not nil
+	}
+	return m, nil
 }
 
 // Identity is who opens a session.
@@ -51,7 +79,9 @@ type Options struct {
 	OpsBurst          int
 	PresencePerSecond float64
 	AbuseStrikes      int
-	// CheckOrigin decides which browser origins may connect (nil: same host).
+	// CheckOrigin decides which browser origins may connect. nil: the
+	// server's one origin rule (rest.OriginAllowed) with no extra origins,
+	// that is the request's own host only.
 	CheckOrigin func(r *http.Request) bool
 	// Identify returns who the request is (nil: the user and name query
 	// params). An error wrapping domain.ErrUnauthorized or ErrForbidden
@@ -85,7 +115,9 @@ func (o *Options) defaults() {
 		o.AbuseStrikes = 100
 	}
 	if o.CheckOrigin == nil {
-		o.CheckOrigin = sameHost
+		o.CheckOrigin = func(r *http.Request) bool {
+			return rest.OriginAllowed(r.Header.Get("Origin"), r.Host, nil, false)
+		}
 	}
 	if o.Identify == nil {
 		o.Identify = queryIdentity
@@ -93,12 +125,22 @@ func (o *Options) defaults() {
 }
 
 // Metrics receives the delivery's counts (nil: discarded).
+//
+// Frame counts one client frame under its kind and its
+// result: "ok", the error code it was answered with, or "abuse" when it
+// closed the session.
 type Metrics interface {
 	Frame(kind, result string)
 	SendBufferOverflow()
 	SlowConsumerClosed()
 	Sessions(delta int)
 }
+
+// Results of Frame besides the error codes.
+const (
+	metricsOK    = "ok"
+	metricsAbuse = "abuse"
+)
 
 type nopMetrics struct{}
 
@@ -109,7 +151,7 @@ func (nopMetrics) Sessions(int)         {}
 
 // Handler serves protocol v1 WebSocket sessions.
 type Handler struct {
-	hub     Hub
+	hub     anyHub
 	opts    Options
 	log     *slog.Logger
 	metrics Metrics
@@ -123,12 +165,12 @@ type Handler struct {
 }
 
 // New builds the handler; Register mounts it on an echo instance.
-func New(hub Hub, opts Options, metrics Metrics, log *slog.Logger) *Handler {
+func New[M Member](hub Hub[M], opts Options, metrics Metrics, log *slog.Logger) *Handler {
 	opts.defaults()
 	if metrics == nil {
 		metrics = nopMetrics{}
 	}
-	h := &Handler{hub: hub, opts: opts, log: log, metrics: metrics, m: melody.New()}
+	h := &Handler{hub: erasedHub[M]{hub}, opts: opts, log: log, metrics: metrics, m: melody.New()}
 	h.m.Config.MaxMessageSize = opts.MaxFrameBytes
 	h.m.Config.MessageBufferSize = opts.SendBuffer
 	h.m.Config.WriteWait = opts.WriteWait
@@ -215,8 +257,8 @@ func (h *Handler) serve(c echo.Context) error {
 // Shutdown closes every session with 1001 and waits for them to end.
 func (h *Handler) Shutdown(ctx context.Context) error {
 	sessions := h.m.Len()
-	code, text := closeCode(domain.CloseGoingAway)
-	err := h.m.CloseWithMsg(melody.FormatCloseMessage(code, text))
+	d := disconnectFor(domain.CloseGoingAway)
+	err := h.m.CloseWithMsg(melody.FormatCloseMessage(d.Code, d.Reason))
 	if err != nil && !errors.Is(err, melody.ErrClosed) {
 		return fmt.Errorf("close sessions: %w", err)
 	}
@@ -231,17 +273,6 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("%d sessions were closing: %w", sessions, ctx.Err())
 	}
 	return nil
-}
-
-// sameHost accepts an Origin whose host is the request's Host.
-func sameHost(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	for _, scheme := range []string{"http://", "https://"} {
-		if len(origin) > len(scheme) && origin[:len(scheme)] == scheme {
-			return origin[len(scheme):] == r.Host
-		}
-	}
-	return false
 }
 
 // Identity limits: long enough for any real id or display name.

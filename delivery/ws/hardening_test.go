@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/papercast/papercast/delivery/ws"
+	"github.com/papercast/papercast/protocol"
 )
 
 func TestPanicInHandlingClosesOnlyThatSessionWith1011(t *testing.T) {
@@ -28,7 +29,7 @@ func TestPanicInHandlingClosesOnlyThatSessionWith1011(t *testing.T) {
 	other := s.join(p.ID, nil)
 	other.Next(ofType("snapshot"))
 	victim.Send(upsert("boom", "n1", map[string]any{"a": 1}))
-	if code := victim.WaitClosed(); code != ws.CloseInternal {
+	if code := victim.WaitClosed(); code != protocol.DisconnectInternal.Code {
 		t.Fatalf("close code %d, want 1011", code)
 	}
 	if !strings.Contains(s.logs.String(), "injected failure") || !strings.Contains(s.logs.String(), "stack=") {
@@ -87,7 +88,7 @@ func TestStalledClientDoesNotSlowOthers(t *testing.T) {
 	for n := 0; ; n++ {
 		if _, _, err := stalled.ReadMessage(); err != nil {
 			t.Logf("stalled client read %d frames, then %v", n, err)
-			if ce, ok := err.(*websocket.CloseError); ok && ce.Code != ws.CloseTooSlow && ce.Code != websocket.CloseAbnormalClosure {
+			if ce, ok := err.(*websocket.CloseError); ok && ce.Code != protocol.DisconnectTooSlow.Code && ce.Code != websocket.CloseAbnormalClosure {
 				t.Fatalf("closed with %d", ce.Code)
 			}
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {

@@ -37,12 +37,18 @@ type server struct {
 
 func newServer(t *testing.T, opts ws.Options) *server {
 	t.Helper()
+	return newServerWithHub(t, opts, usecase.HubOptions{})
+}
+
+// newServerWithHub is newServer with hub options (session limits, ...).
+func newServerWithHub(t *testing.T, opts ws.Options, hubOpts usecase.HubOptions) *server {
+	t.Helper()
 	logs := &logtest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	limits := paper.DefaultLimits()
 	st := memory.New(memory.Options{Limits: limits, HistorySize: 100, PresenceTTL: time.Minute})
 	papers := usecase.NewPapers(st, st, limits, log)
-	hub := usecase.NewHub(st, st, st, limits, usecase.HubOptions{}, nil, log)
+	hub := usecase.NewHub(st, st, st, limits, hubOpts, nil, log)
 	e := rest.NewEcho(rest.Options{}, log)
 	rest.Register(e, papers)
 	h := ws.New(hub, opts, nil, log)

@@ -27,7 +27,7 @@ type session struct {
 	h      *Handler
 	s      *melody.Session
 	req    usecase.JoinRequest
-	member *usecase.Member
+	member Member
 	// ctx is the parent of every store call made for this session. It is
 	// not cancelable: all calls run on the session's read goroutine, which
 	// has returned from the last one before the session ends; and a
@@ -72,15 +72,10 @@ func (h *Handler) onConnect(s *melody.Session) {
 	defer sess.recoverPanic("connect")
 	m, err := h.hub.Join(sess.ctx, sess.req, sess)
 	if err != nil {
-		code := errorCode(err)
-		h.log.Info("join refused", "paper", sess.req.PaperID, "code", code, "err", err)
-		_ = s.Write(protocol.ErrorFrame("", code, errorMessage(code, err)))
-		switch {
-		case errors.Is(err, domain.ErrNotFound):
-			sess.closeWith(CloseDeleted, "paper not found")
-		default:
-			sess.closeWith(CloseTryLater, "try again later")
-		}
+		r := classify(err)
+		h.log.Info("join refused", "paper", sess.req.PaperID, "code", r.code, "err", err)
+		_ = s.Write(protocol.ErrorFrame("", r.code, r.message))
+		sess.closeWith(r.close)
 		return
 	}
 	sess.member = m
@@ -114,7 +109,7 @@ func (h *Handler) onError(s *melody.Session, err error) {
 
 // onBinary refuses binary frames: protocol v1 is JSON text.
 func (h *Handler) onBinary(s *melody.Session, _ []byte) {
-	h.metrics.Frame("binary", "unsupported")
+	h.metrics.Frame("binary", protocol.CodeUnsupported)
 	_ = s.Write(protocol.ErrorFrame("", protocol.CodeUnsupported, "binary frames are not supported: send JSON text frames"))
 }
 
@@ -161,7 +156,7 @@ func (sess *session) handle(data []byte) {
 			return
 		}
 		sess.strikes = 0
-		sess.h.metrics.Frame(f.Type, "ok")
+		sess.h.metrics.Frame(f.Type, metricsOK)
 		_ = sess.s.Write(protocol.AckFrame(f.Ref, seq))
 	case protocol.TypePresence:
 		if !sess.presence.Allow() {
@@ -173,26 +168,25 @@ func (sess *session) handle(data []byte) {
 			return
 		}
 		sess.strikes = 0
-		sess.h.metrics.Frame(f.Type, "ok")
+		sess.h.metrics.Frame(f.Type, metricsOK)
 	}
 }
 
 func (sess *session) fail(kind, ref string, err error) {
-	code := errorCode(err)
-	sess.h.metrics.Frame(kind, code)
-	if code == protocol.CodeUnavailable {
+	r := classify(err)
+	sess.h.metrics.Frame(kind, r.code)
+	if r.code == protocol.CodeUnavailable {
 		sess.h.log.Warn("edit failed", "paper", sess.req.PaperID, "session", sess.member.Author().Session, "err", err)
 	}
-	_ = sess.s.Write(protocol.ErrorFrame(ref, code, errorMessage(code, err)))
+	_ = sess.s.Write(protocol.ErrorFrame(ref, r.code, r.message))
 }
 
 func (sess *session) rateLimited(kind, ref string) {
 	sess.strikes++
 	if sess.strikes >= sess.h.opts.AbuseStrikes {
-		sess.h.metrics.Frame(kind, "abuse")
+		sess.h.metrics.Frame(kind, metricsAbuse)
 		sess.h.log.Warn("closing abusive session", "paper", sess.req.PaperID, "session", sess.member.Author().Session, "strikes", sess.strikes)
-		code, text := closeCode(domain.ClosePolicy)
-		sess.closeWith(code, text)
+		sess.closeWith(protocol.DisconnectPolicy)
 		return
 	}
 	sess.fail(kind, ref, fmt.Errorf("%w: slow down", domain.ErrRateLimited))
@@ -203,12 +197,12 @@ func (sess *session) rateLimited(kind, ref string) {
 func (sess *session) recoverPanic(where string) {
 	if v := recover(); v != nil {
 		sess.h.log.Error("panic in session", "where", where, "paper", sess.req.PaperID, "panic", v, "stack", string(debug.Stack()))
-		sess.closeWith(CloseInternal, "internal error")
+		sess.closeWith(protocol.DisconnectInternal)
 	}
 }
 
-func (sess *session) closeWith(code int, text string) {
-	_ = sess.s.CloseWithMsg(melody.FormatCloseMessage(code, text))
+func (sess *session) closeWith(d protocol.Disconnect) {
+	_ = sess.s.CloseWithMsg(melody.FormatCloseMessage(d.Code, d.Reason))
 }
 
 // Start implements usecase.Sink: the write pump has not started yet (see
@@ -228,14 +222,7 @@ func (sess *session) Start(frames [][]byte) error {
 func (sess *session) Send(frame []byte) { _ = sess.s.Write(frame) }
 
 // Close implements usecase.Sink.
-func (sess *session) Close(reason domain.CloseReason) {
-	if reason == domain.CloseTooSlow {
-		sess.closeSlow()
-		return
-	}
-	code, text := closeCode(reason)
-	sess.closeWith(code, text)
-}
+func (sess *session) Close(reason domain.CloseReason) { sess.closeWith(disconnectFor(reason)) }
 
 // closeSlow closes a client that stopped reading. Its send buffer is full, so
 // a queued close frame would be dropped: the close frame goes out as a
@@ -249,8 +236,8 @@ func (sess *session) closeSlow() {
 		go func() {
 			defer sess.h.wg.Done()
 			c := sess.s.WebsocketConnection()
-			code, text := closeCode(domain.CloseTooSlow)
-			_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
+			d := protocol.DisconnectTooSlow
+			_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(d.Code, d.Reason), time.Now().Add(time.Second))
 			_ = c.Close()
 		}()
 	})

@@ -13,8 +13,10 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/papercast/papercast/delivery/rest"
 	"github.com/papercast/papercast/delivery/ws"
 	"github.com/papercast/papercast/internal/wstest"
+	"github.com/papercast/papercast/protocol"
 )
 
 func TestTwoClientsSeeEachOthersOpsInOrder(t *testing.T) {
@@ -174,7 +176,7 @@ func TestDeleteClosesWith4004(t *testing.T) {
 		t.Fatalf("delete: %v %v", res.StatusCode, err)
 	}
 	res.Body.Close()
-	if code := c.WaitClosed(); code != ws.CloseDeleted {
+	if code := c.WaitClosed(); code != protocol.DisconnectDeleted.Code {
 		t.Fatalf("close code %d, want 4004", code)
 	}
 }
@@ -185,7 +187,7 @@ func TestOversizedFrameClosesWith1009(t *testing.T) {
 	c := s.join(p.ID, nil)
 	c.Next(ofType("snapshot"))
 	c.Send(upsert("big", "n1", map[string]any{"a": strings.Repeat("x", 5000)}))
-	if code := c.WaitClosed(); code != ws.CloseTooLarge {
+	if code := c.WaitClosed(); code != protocol.DisconnectTooLarge.Code {
 		t.Fatalf("close code %d, want 1009", code)
 	}
 	other := s.join(p.ID, nil)
@@ -210,7 +212,7 @@ func TestRateLimitThenPolicyClose(t *testing.T) {
 			limited++
 		}
 	}
-	if limited < 1 || c.CloseCode() != ws.ClosePolicy {
+	if limited < 1 || c.CloseCode() != protocol.DisconnectPolicy.Code {
 		t.Fatalf("%d rate_limited errors, close %d", limited, c.CloseCode())
 	}
 }
@@ -370,7 +372,33 @@ func TestGarbageFloodEndsLikeAnyFlood(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		c.Send("not json")
 	}
-	if code := c.WaitClosed(); code != ws.ClosePolicy {
+	if code := c.WaitClosed(); code != protocol.DisconnectPolicy.Code {
 		t.Fatalf("close %d, want 1008", code)
+	}
+}
+
+// TestDefaultOriginRuleIsTheServersOne: without CheckOrigin the upgrade
+// follows rest.OriginAllowed (no extra origins), the same rule CORS uses,
+// not a rule of its own.
+func TestDefaultOriginRuleIsTheServersOne(t *testing.T) {
+	s := newServer(t, ws.Options{})
+	p := s.create()
+	host := strings.TrimPrefix(s.url, "http://")
+	for _, origin := range []string{
+		"http://" + host, "https://" + host, "HTTP://" + strings.ToUpper(host), "http://" + host + "/",
+		"https://evil.example", "null", "http://" + host + "/page", "http://localhost:1",
+	} {
+		want := rest.OriginAllowed(origin, host, nil, false)
+		h := http.Header{"Origin": {origin}}
+		c, res, err := websocket.DefaultDialer.Dial(wstest.URL(s.url, p.ID, nil), h)
+		if got := err == nil; got != want {
+			t.Errorf("origin %q: upgraded %v, the server's rule says %v", origin, got, want)
+		}
+		if c != nil {
+			c.Close()
+		}
+		if res != nil && res.Body != nil {
+			res.Body.Close()
+		}
 	}
 }
