@@ -107,10 +107,15 @@ func (h *Handler) onError(s *melody.Session, err error) {
 	}
 }
 
-// onBinary refuses binary frames: protocol v1 is JSON text.
+// onBinary refuses binary frames (protocol v1 is JSON text) at the same
+// cost as garbage text.
 func (h *Handler) onBinary(s *melody.Session, _ []byte) {
-	h.metrics.Frame("binary", protocol.CodeUnsupported)
-	_ = s.Write(protocol.ErrorFrame("", protocol.CodeUnsupported, "binary frames are not supported: send JSON text frames"))
+	sess := sessionOf(s)
+	if sess == nil || sess.member == nil {
+		return
+	}
+	defer sess.recoverPanic("binary")
+	sess.refuse("binary", "", fmt.Errorf("%w: binary frames are not supported: send JSON text frames", domain.ErrUnsupported))
 }
 
 func (h *Handler) onMessage(s *melody.Session, data []byte) {
@@ -130,18 +135,12 @@ func (h *Handler) onMessage(s *melody.Session, data []byte) {
 func (sess *session) handle(data []byte) {
 	f, err := protocol.DecodeClient(data)
 	if err != nil {
-		// Garbage costs the sender from the same bucket as ops, so a flood
-		// of it ends like any other flood.
-		if !sess.ops.Allow() {
-			sess.rateLimited("frame", "")
-			return
-		}
 		ref := ""
 		var de *protocol.DecodeError
 		if errors.As(err, &de) {
 			ref = de.Ref
 		}
-		sess.fail("frame", ref, err)
+		sess.refuse("frame", ref, err)
 		return
 	}
 	switch f.Type {
@@ -170,6 +169,16 @@ func (sess *session) handle(data []byte) {
 		sess.strikes = 0
 		sess.h.metrics.Frame(f.Type, metricsOK)
 	}
+}
+
+// refuse answers a frame that is refused for what it is (garbage, binary). It costs the sender from the same bucket as ops, so a
+// flood of it ends like any other flood: rate_limited, then close 1008.
+func (sess *session) refuse(kind, ref string, err error) {
+	if !sess.ops.Allow() {
+		sess.rateLimited(kind, ref)
+		return
+	}
+	sess.fail(kind, ref, err)
 }
 
 func (sess *session) fail(kind, ref string, err error) {
