@@ -37,21 +37,32 @@ const ResultOK = "ok"
 // repeated rate-limit strikes.
 const ResultAbuse = "abuse"
 
-// Kinds are the type label values of papercast_ops_total: the client frame
-// types, "frame" for a frame that did not decode, "binary" for a binary
-// frame, and Other.
-var Kinds = []string{
-	protocol.TypeUpsert, protocol.TypeDelete, protocol.TypePresence, "frame", "binary", Other,
-}
+// Kinds are the type label values of papercast_ops_total: every client
+// frame type and the labels of frames without one (protocol.FrameKinds: a
+// new op kind is counted under its own name without a change here), and
+// Other.
+var Kinds = append(protocol.FrameKinds(), Other)
 
 // Results are the result label values of papercast_ops_total: ok, every
-// error code of protocol v1, abuse, and Other.
-var Results = []string{
-	ResultOK,
-	protocol.CodeInvalid, protocol.CodeNotFound, protocol.CodeFinalized, protocol.CodeTooLarge,
-	protocol.CodeRateLimited, protocol.CodeUnavailable, protocol.CodeUnsupported,
-	protocol.CodeForbidden, protocol.CodeInternal,
-	ResultAbuse, Other,
+// error code of the error frame (protocol.FrameCodes), abuse, and Other.
+var Results = append(append([]string{ResultOK}, protocol.FrameCodes()...), ResultAbuse, Other)
+
+// kindIndex and resultIndex find a label's series without allocating.
+var kindIndex, resultIndex = indexOf(Kinds), indexOf(Results)
+
+// indexOf maps each label to its position; anything else maps to the last
+// position, Other.
+func indexOf(labels []string) func(string) int {
+	pos := make(map[string]int, len(labels))
+	for i, l := range labels {
+		pos[l] = i
+	}
+	return func(label string) int {
+		if i, ok := pos[label]; ok {
+			return i
+		}
+		return len(labels) - 1
+	}
 }
 
 // MaxRedisCommands bounds the distinct command labels of the Redis metrics;
@@ -108,7 +119,7 @@ func New() *Metrics {
 	}, func() float64 { return (*m.activePapers.Load())() })
 	ops := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: Namespace, Name: "ops_total",
-		Help: "Client frames handled, by type (upsert, delete, presence, frame, binary) and result (ok or an error code).",
+		Help: "Client frames handled, by type (upsert, delete, presence, frame, binary) and result (ok, an error code, or abuse).",
 	}, []string{"type", "result"})
 	m.deliveries = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: Namespace, Name: "deliveries_total",
@@ -264,50 +275,6 @@ func (m *Metrics) redisChild(command string) redisChild {
 	}
 	m.redis[label] = c
 	return c
-}
-
-func kindIndex(kind string) int {
-	switch kind {
-	case protocol.TypeUpsert:
-		return 0
-	case protocol.TypeDelete:
-		return 1
-	case protocol.TypePresence:
-		return 2
-	case "frame":
-		return 3
-	case "binary":
-		return 4
-	}
-	return 5
-}
-
-func resultIndex(result string) int {
-	switch result {
-	case ResultOK:
-		return 0
-	case protocol.CodeInvalid:
-		return 1
-	case protocol.CodeNotFound:
-		return 2
-	case protocol.CodeFinalized:
-		return 3
-	case protocol.CodeTooLarge:
-		return 4
-	case protocol.CodeRateLimited:
-		return 5
-	case protocol.CodeUnavailable:
-		return 6
-	case protocol.CodeUnsupported:
-		return 7
-	case protocol.CodeForbidden:
-		return 8
-	case protocol.CodeInternal:
-		return 9
-	case ResultAbuse:
-		return 10
-	}
-	return 11
 }
 
 // Counts is a point-in-time copy of the counters the admin page shows.

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/papercast/papercast/metrics"
+	"github.com/papercast/papercast/protocol"
 	"github.com/papercast/papercast/usecase"
 )
 
@@ -319,5 +320,24 @@ func BenchmarkFrame(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.Frame("upsert", "ok")
+	}
+}
+
+// TestEveryProtocolKindAndCodeHasItsOwnSeries: the labels come from
+// protocol's lists, so every client frame kind and every error frame code
+// (overloaded and full included) is counted under its own name, never other.
+func TestEveryProtocolKindAndCodeHasItsOwnSeries(t *testing.T) {
+	m := metrics.New()
+	for _, kind := range protocol.FrameKinds() {
+		for _, code := range protocol.FrameCodes() {
+			m.Frame(kind, code)
+			want := fmt.Sprintf(`papercast_ops_total{result=%q,type=%q} 1`, code, kind)
+			if !strings.Contains(scrape(t, m), want) {
+				t.Errorf("Frame(%q, %q) is not counted as %s", kind, code, want)
+			}
+		}
+	}
+	if strings.Contains(scrape(t, m), `papercast_ops_total{result="other",type="other"} 1`) {
+		t.Error("a protocol label was counted as other")
 	}
 }

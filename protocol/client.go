@@ -14,12 +14,28 @@ import (
 	"github.com/papercast/papercast/domain"
 )
 
-// Client frame types.
+// Client frame types. An op frame's type is its op kind.
 const (
-	TypeUpsert   = "upsert"
-	TypeDelete   = "delete"
+	TypeUpsert   = domain.OpUpsert
+	TypeDelete   = domain.OpDelete
 	TypePresence = "presence"
 )
+
+// ClientTypes is every client frame type DecodeClient accepts. Adding one is
+// a checklist (README, "Adding an op kind"); metrics derive their labels
+// from this list.
+func ClientTypes() []string { return []string{TypeUpsert, TypeDelete, TypePresence} }
+
+// Labels of client frames that have no type of their own, for the
+// deliveries' counts: a text frame that did not decode, and a binary frame.
+const (
+	FrameUndecodable = "frame"
+	FrameBinary      = "binary"
+)
+
+// FrameKinds is every label a client frame is counted under: its type, or
+// one of the two above.
+func FrameKinds() []string { return append(ClientTypes(), FrameUndecodable, FrameBinary) }
 
 // MaxRefLen is the longest client ref echoed back in acks and errors.
 const MaxRefLen = 64

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -205,6 +206,9 @@ func FuzzDecodeClient(f *testing.F) {
 			_ = limits.ValidatePresence(fr.State)
 		default:
 			t.Fatalf("accepted type %q", fr.Type)
+		}
+		if !slices.Contains(ClientTypes(), fr.Type) {
+			t.Fatalf("accepted type %q, which ClientTypes does not list", fr.Type)
 		}
 	})
 }

@@ -1,12 +1,15 @@
 package protocol
 
 import (
+	"errors"
 	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/papercast/papercast/domain"
 )
 
 // section returns the lines of docs/protocol.md under heading, up to the
@@ -126,5 +129,28 @@ func TestCloseTableMatchesTheDocs(t *testing.T) {
 		if !documented[code] {
 			t.Errorf("close %d is not in docs/protocol.md", code)
 		}
+	}
+}
+
+// TestDecodeAcceptsExactlyTheClientTypes: each type of ClientTypes decodes,
+// and a type outside it is unsupported.
+func TestDecodeAcceptsExactlyTheClientTypes(t *testing.T) {
+	samples := map[string]string{
+		TypeUpsert:   `{"type":"upsert","id":"n1","fields":{"a":1}}`,
+		TypeDelete:   `{"type":"delete","id":"n1"}`,
+		TypePresence: `{"type":"presence","state":{}}`,
+	}
+	for _, typ := range ClientTypes() {
+		in, ok := samples[typ]
+		if !ok {
+			t.Errorf("client type %q has no sample here", typ)
+			continue
+		}
+		if f, err := DecodeClient([]byte(in)); err != nil || f.Type != typ {
+			t.Errorf("%s: %+v %v", in, f, err)
+		}
+	}
+	if _, err := DecodeClient([]byte(`{"type":"move","id":"n1"}`)); !errors.Is(err, domain.ErrUnsupported) {
+		t.Errorf("a type outside ClientTypes: %v", err)
 	}
 }

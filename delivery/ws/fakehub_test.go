@@ -194,3 +194,27 @@ func TestEveryCloseReasonHasItsCloseCode(t *testing.T) {
 		})
 	}
 }
+
+// TestAFrameTypeTheSessionDoesNotServeIsUnsupported: a frame the decoder
+// accepts but the session has no branch for (an op kind half added) is
+// answered with unsupported instead of silence.
+func TestAFrameTypeTheSessionDoesNotServeIsUnsupported(t *testing.T) {
+	base, h := fakeServer(t, &fakeHub{}, ws.Options{})
+	ws.SetDecoder(h, func(data []byte) (protocol.ClientFrame, error) {
+		var f struct{ Type, Ref string }
+		if err := json.Unmarshal(data, &f); err == nil && f.Type == "move" {
+			return protocol.ClientFrame{Type: f.Type, Ref: f.Ref, ID: "n1"}, nil
+		}
+		return protocol.DecodeClient(data)
+	})
+	c := wstest.MustDial(t, base, "p", nil)
+	c.First()
+	c.Send(map[string]any{"type": "move", "ref": "m1", "id": "n1"})
+	c.Send(upsert("u1", "n1", map[string]any{"a": 1}))
+	if f := c.Next(nil); f.Type != "error" || f.Code != protocol.CodeUnsupported || f.Ref != "m1" {
+		t.Fatalf("first answer %s, want error unsupported for m1", f.Raw)
+	}
+	if f := c.Next(nil); f.Type != "ack" || f.Ref != "u1" {
+		t.Fatalf("then %s, want the ack of u1", f.Raw)
+	}
+}

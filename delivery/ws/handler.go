@@ -21,6 +21,7 @@ import (
 
 	"github.com/papercast/papercast/delivery/rest"
 	"github.com/papercast/papercast/domain"
+	"github.com/papercast/papercast/protocol"
 	"github.com/papercast/papercast/usecase"
 )
 
@@ -126,7 +127,7 @@ func (o *Options) defaults() {
 
 // Metrics receives the delivery's counts (nil: discarded).
 //
-// Frame counts one client frame under its kind and its
+// Frame counts one client frame under its kind (protocol.FrameKinds) and its
 // result: "ok", the error code it was answered with, or "abuse" when it
 // closed the session.
 type Metrics interface {
@@ -162,6 +163,9 @@ type Handler struct {
 	// frameHook, when set (tests only, see export_test.go), runs before each
 	// client frame is handled.
 	frameHook func(data []byte)
+	// decode decodes client frames: protocol.DecodeClient, or a test's
+	// decoder that accepts a type the session does not handle.
+	decode func(data []byte) (protocol.ClientFrame, error)
 }
 
 // New builds the handler; Register mounts it on an echo instance.
@@ -170,7 +174,7 @@ func New[M Member](hub Hub[M], opts Options, metrics Metrics, log *slog.Logger) 
 	if metrics == nil {
 		metrics = nopMetrics{}
 	}
-	h := &Handler{hub: erasedHub[M]{hub}, opts: opts, log: log, metrics: metrics, m: melody.New()}
+	h := &Handler{hub: erasedHub[M]{hub}, opts: opts, log: log, metrics: metrics, m: melody.New(), decode: protocol.DecodeClient}
 	h.m.Config.MaxMessageSize = opts.MaxFrameBytes
 	h.m.Config.MessageBufferSize = opts.SendBuffer
 	h.m.Config.WriteWait = opts.WriteWait

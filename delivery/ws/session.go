@@ -115,7 +115,7 @@ func (h *Handler) onBinary(s *melody.Session, _ []byte) {
 		return
 	}
 	defer sess.recoverPanic("binary")
-	sess.refuse("binary", "", fmt.Errorf("%w: binary frames are not supported: send JSON text frames", domain.ErrUnsupported))
+	sess.refuse(protocol.FrameBinary, "", fmt.Errorf("%w: binary frames are not supported: send JSON text frames", domain.ErrUnsupported))
 }
 
 func (h *Handler) onMessage(s *melody.Session, data []byte) {
@@ -133,14 +133,14 @@ func (h *Handler) onMessage(s *melody.Session, data []byte) {
 // handle runs one client frame to completion: the session's ops are applied
 // in the order it sends them, and nothing waits on any other session.
 func (sess *session) handle(data []byte) {
-	f, err := protocol.DecodeClient(data)
+	f, err := sess.h.decode(data)
 	if err != nil {
 		ref := ""
 		var de *protocol.DecodeError
 		if errors.As(err, &de) {
 			ref = de.Ref
 		}
-		sess.refuse("frame", ref, err)
+		sess.refuse(protocol.FrameUndecodable, ref, err)
 		return
 	}
 	switch f.Type {
@@ -168,10 +168,15 @@ func (sess *session) handle(data []byte) {
 		}
 		sess.strikes = 0
 		sess.h.metrics.Frame(f.Type, metricsOK)
+	default:
+		// A type the decoder accepts but this switch does not list: a new
+		// kind half added. Answer it rather than leave the client waiting.
+		sess.refuse(f.Type, f.Ref, fmt.Errorf("%w: type %q is not served here", domain.ErrUnsupported, f.Type))
 	}
 }
 
-// refuse answers a frame that is refused for what it is (garbage, binary). It costs the sender from the same bucket as ops, so a
+// refuse answers a frame that is refused for what it is (garbage, binary,
+// a type not served). It costs the sender from the same bucket as ops, so a
 // flood of it ends like any other flood: rate_limited, then close 1008.
 func (sess *session) refuse(kind, ref string, err error) {
 	if !sess.ops.Allow() {
