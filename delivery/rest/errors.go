@@ -63,31 +63,33 @@ func classify(err error) wireError {
 	return wireError{http.StatusInternalServerError, protocol.CodeInternal, protocol.ErrorOf(protocol.CodeInternal).Message, true}
 }
 
+// domainStatuses gives each domain error its status and code; the first
+// entry the error wraps wins.
+var domainStatuses = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{domain.ErrInvalid, http.StatusBadRequest, protocol.CodeInvalid},
+	{domain.ErrUnauthorized, http.StatusUnauthorized, protocol.CodeUnauthorized},
+	{domain.ErrForbidden, http.StatusForbidden, protocol.CodeForbidden},
+	{domain.ErrNotFound, http.StatusNotFound, protocol.CodeNotFound},
+	{domain.ErrConflict, http.StatusConflict, protocol.CodeConflict},
+	{domain.ErrFinalized, http.StatusConflict, protocol.CodeConflict},
+	{domain.ErrTooLarge, http.StatusRequestEntityTooLarge, protocol.CodeTooLarge},
+	{domain.ErrUnsupported, http.StatusUnsupportedMediaType, protocol.CodeUnsupported},
+	{domain.ErrRateLimited, http.StatusTooManyRequests, protocol.CodeRateLimited},
+	{domain.ErrFull, http.StatusServiceUnavailable, protocol.CodeFull},
+	{domain.ErrOverloaded, http.StatusServiceUnavailable, protocol.CodeOverloaded},
+	{domain.ErrUnavailable, http.StatusServiceUnavailable, protocol.CodeUnavailable},
+}
+
 // domainStatus maps a domain error to its status and code.
 func domainStatus(err error) (status int, code string, ok bool) {
-	switch {
-	case errors.Is(err, domain.ErrInvalid):
-		return http.StatusBadRequest, protocol.CodeInvalid, true
-	case errors.Is(err, domain.ErrUnauthorized):
-		return http.StatusUnauthorized, protocol.CodeUnauthorized, true
-	case errors.Is(err, domain.ErrForbidden):
-		return http.StatusForbidden, protocol.CodeForbidden, true
-	case errors.Is(err, domain.ErrNotFound):
-		return http.StatusNotFound, protocol.CodeNotFound, true
-	case errors.Is(err, domain.ErrConflict), errors.Is(err, domain.ErrFinalized):
-		return http.StatusConflict, protocol.CodeConflict, true
-	case errors.Is(err, domain.ErrTooLarge):
-		return http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, true
-	case errors.Is(err, domain.ErrUnsupported):
-		return http.StatusUnsupportedMediaType, protocol.CodeUnsupported, true
-	case errors.Is(err, domain.ErrRateLimited):
-		return http.StatusTooManyRequests, protocol.CodeRateLimited, true
-	case errors.Is(err, domain.ErrFull):
-		return http.StatusServiceUnavailable, protocol.CodeFull, true
-	case errors.Is(err, domain.ErrOverloaded):
-		return http.StatusServiceUnavailable, protocol.CodeOverloaded, true
-	case errors.Is(err, domain.ErrUnavailable):
-		return http.StatusServiceUnavailable, protocol.CodeUnavailable, true
+	for _, d := range domainStatuses {
+		if errors.Is(err, d.err) {
+			return d.status, d.code, true
+		}
 	}
 	return 0, "", false
 }
