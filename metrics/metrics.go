@@ -3,8 +3,8 @@
 // in one test process do not collide), satisfies the hub's and the WebSocket
 // delivery's metric interfaces, and keeps the counts the admin page shows.
 //
-// The hot-path methods (Delivered, Frame, Sessions, JoinDuration, ObserveRedis
-// for a known command) do not allocate: every label combination they can use
+// The hot-path methods (Delivered, FanOut, Frame, Sessions, JoinDuration,
+// ObserveRedis for a known command) do not allocate: every label combination they can use
 // is resolved once, in New, and looked up by index afterwards.
 package metrics
 
@@ -74,6 +74,9 @@ const MaxRedisCommands = 32
 var (
 	redisBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}
 	joinBuckets  = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+	// A fan-out is a lock and one channel send per session: microseconds,
+	// unless the room's lock is contended.
+	fanOutBuckets = []float64{.00001, .000025, .00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}
 )
 
 // Metrics is one replica's instrumentation. Build it with New; all methods
@@ -85,6 +88,7 @@ type Metrics struct {
 	activePapers atomic.Pointer[func() float64]
 	ops          [][]prometheus.Counter // [kind][result], see Kinds and Results
 	deliveries   prometheus.Counter
+	fanOut       prometheus.Histogram
 	overflows    prometheus.Counter
 	slowCloses   prometheus.Counter
 	resubscribes prometheus.Counter
@@ -124,6 +128,11 @@ func New() *Metrics {
 	m.deliveries = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: Namespace, Name: "deliveries_total",
 		Help: "Event frames queued to local sessions (one per receiver).",
+	})
+	m.fanOut = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: Namespace, Name: "fanout_duration_seconds",
+		Help:    "Time from an event's arrival at its paper's room to its hand-off to every local session (presence a busy room holds back is not counted).",
+		Buckets: fanOutBuckets,
 	})
 	m.overflows = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: Namespace, Name: "send_buffer_overflows_total",
@@ -169,7 +178,7 @@ func New() *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.sessions, activePapers, ops, m.deliveries, m.overflows, m.slowCloses,
+		m.sessions, activePapers, ops, m.deliveries, m.fanOut, m.overflows, m.slowCloses,
 		m.redisDuration, m.redisErrors, m.resubscribes, join, m.resyncs,
 	)
 	return m
@@ -204,6 +213,10 @@ func (m *Metrics) Delivered(n int) {
 		m.deliveries.Add(float64(n))
 	}
 }
+
+// FanOut observes how long one event took from its arrival at the room to
+// its hand-off to the room's sessions (usecase.HubMetrics).
+func (m *Metrics) FanOut(d time.Duration) { m.fanOut.Observe(d.Seconds()) }
 
 // JoinDuration observes how long a join took (usecase.HubMetrics).
 func (m *Metrics) JoinDuration(d time.Duration, resumed bool) {

@@ -59,6 +59,8 @@ func exercise(m *metrics.Metrics) {
 	m.Delivered(10)
 	m.Delivered(0)
 	m.Delivered(5)
+	m.FanOut(30 * time.Microsecond)
+	m.FanOut(2 * time.Millisecond)
 	m.SendBufferOverflow()
 	m.SendBufferOverflow()
 	m.SlowConsumerClosed()
@@ -86,6 +88,8 @@ func TestEveryMetricIsExposedWithItsLabels(t *testing.T) {
 		`papercast_ops_total{result="invalid",type="frame"} 1`,
 		`papercast_ops_total{result="unsupported",type="binary"} 1`,
 		"papercast_deliveries_total 15",
+		"papercast_fanout_duration_seconds_count 2",
+		`papercast_fanout_duration_seconds_bucket{le="5e-05"} 1`,
 		"papercast_send_buffer_overflows_total 2",
 		"papercast_slow_consumer_closes_total 1",
 		`papercast_redis_command_duration_seconds_count{command="fcall"} 2`,
@@ -246,6 +250,7 @@ func TestHotPathDoesNotAllocate(t *testing.T) {
 	err := errors.New("boom")
 	for name, f := range map[string]func(){
 		"Delivered":          func() { m.Delivered(50) },
+		"FanOut":             func() { m.FanOut(time.Microsecond) },
 		"Frame":              func() { m.Frame("upsert", "ok") },
 		"FrameError":         func() { m.Frame("delete", "finalized") },
 		"FrameUnknown":       func() { m.Frame("nope", "nope") },

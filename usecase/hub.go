@@ -102,6 +102,9 @@ type Hub struct {
 // NopHubMetrics.
 type HubMetrics interface {
 	Delivered(n int)
+	// FanOut is how long one event took from its arrival at the room to
+	// its hand-off to the room's sessions.
+	FanOut(d time.Duration)
 	JoinDuration(d time.Duration, resumed bool)
 	Resynced(paperID string)
 }
@@ -110,6 +113,7 @@ type HubMetrics interface {
 type NopHubMetrics struct{}
 
 func (NopHubMetrics) Delivered(int)                    {}
+func (NopHubMetrics) FanOut(time.Duration)             {}
 func (NopHubMetrics) JoinDuration(time.Duration, bool) {}
 func (NopHubMetrics) Resynced(string)                  {}
 

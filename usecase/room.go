@@ -66,6 +66,7 @@ func newRoom(h *Hub, id string) *room {
 
 // Event implements BusHandler.
 func (r *room) Event(frame []byte) {
+	arrived := time.Now()
 	defer r.recoverPanic()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -84,7 +85,9 @@ func (r *room) Event(frame []byte) {
 		r.startRecovery("seq gap")
 		return
 	}
-	r.deliver(kind, seq, frame)
+	if r.deliver(kind, seq, frame) {
+		r.hub.metrics.FanOut(time.Since(arrived))
+	}
 }
 
 // Resync implements BusHandler: the subscription was re-made, so events may
@@ -113,12 +116,14 @@ func (r *room) hold(frame []byte) {
 }
 
 // deliver passes one event (its kind and seq read by the caller) to every
-// member, presence possibly later (see queuePresence). r.mu is held.
-func (r *room) deliver(kind string, seq uint64, frame []byte) {
+// member, presence possibly later (see queuePresence); now reports which.
+// r.mu is held.
+func (r *room) deliver(kind string, seq uint64, frame []byte) (now bool) {
 	if kind == domain.EventPresence && r.queuePresence(frame) {
-		return
+		return false
 	}
 	r.deliverNow(kind, seq, frame)
+	return true
 }
 
 // queuePresence coalesces presence in busy rooms. Presence fans out to
