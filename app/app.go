@@ -47,6 +47,7 @@ type App struct {
 	echo    *echo.Echo
 	srv     *http.Server
 	metrics *metrics.Metrics
+	sampler *admin.Sampler // the admin page's last 15 minutes; Start to Shutdown
 	started time.Time
 	ln      net.Listener
 	served  chan error
@@ -141,10 +142,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.echo.GET("/metrics", echo.WrapHandler(a.metrics.Handler()), guard...)
 	a.started = time.Now()
+	a.sampler = admin.NewSampler(a.metrics, admin.DefaultSampleInterval, admin.DefaultSampleWindow)
 	admin.Register(a.echo, cfg.Admin.Token, &admin.Local{
 		ID: replicaID(), Addr: cfg.Server.Addr, StartedAt: a.started, StoreKind: cfg.Store,
 		Hub: a.hub, Counts: a.metrics, Ping: admin.TimePing(a.store.Ping),
-		Peers: peers(cfg.Admin),
+		Peers: peers(cfg.Admin), Sampler: a.sampler,
 	}, cfg.Admin.Pprof)
 	return a, nil
 }
@@ -162,6 +164,7 @@ func (a *App) Start() error {
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 	a.served = make(chan error, 1)
+	a.sampler.Start()
 	go func() {
 		var err error
 		if a.cfg.Server.TLSCert != "" {
@@ -214,6 +217,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	if err := a.hub.Wait(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	a.sampler.Close()
 	a.store.Close()
 	if a.served != nil {
 		if err := <-a.served; err != nil {

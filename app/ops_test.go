@@ -49,6 +49,7 @@ func TestOperatorEndpoints(t *testing.T) {
 		{"/metrics", "admin-secret", 200, "go_goroutines"},
 		{"/admin/stats", "", 401, `"unauthorized"`},
 		{"/admin/stats", "admin-secret", 200, `"sessions":1`},
+		{"/admin/stats", "admin-secret", 200, `"series":{"interval_seconds":5,"window_seconds":900,`},
 		{"/", "", 200, "<html"},
 		{"/p/" + p.ID, "", 200, "<html"},
 		{"/v1/openapi.yaml", "", 200, "openapi: 3"},

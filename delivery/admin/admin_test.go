@@ -300,7 +300,9 @@ func TestPageIsServedWithoutTheTokenAndLocksDownScripts(t *testing.T) {
 	if strings.Contains(page, token) {
 		t.Fatal("the page embeds the token")
 	}
-	for _, want := range []string{"/admin/stats", "sessionStorage", "Authorization", "Bearer "} {
+	// It draws the sampler's series as inline SVG, built node by node.
+	for _, want := range []string{"/admin/stats", "sessionStorage", "Authorization", "Bearer ",
+		"series.deliveries_per_sec", "series.fanout_p99_ms", "series.heap_bytes", "createElementNS"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}

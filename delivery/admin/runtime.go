@@ -109,3 +109,11 @@ func quantile(h *metrics.Float64Histogram, q float64) float64 {
 	}
 	return 0
 }
+
+// readGoroutinesAndHeap reads just the two runtime figures the sampler
+// plots (the same as Runtime's Goroutines and HeapBytes).
+func readGoroutinesAndHeap() (goroutines, heapBytes uint64) {
+	s := []metrics.Sample{{Name: runtimeSamples[0]}, {Name: runtimeSamples[1]}}
+	metrics.Read(s)
+	return sampleUint(s[0]), sampleUint(s[1])
+}

@@ -60,6 +60,8 @@ type Replica struct {
 	Runtime     Runtime             `json:"runtime"`
 	Store       StoreStatus         `json:"store"`
 	Counts      metrics.Counts      `json:"counts"`
+	// Series is the last minutes of this replica, when it runs a Sampler.
+	Series *Series `json:"series,omitempty"`
 	// Error is set when this replica could not be read (a peer that did
 	// not answer); the other fields are then zero apart from Addr.
 	Error string `json:"error,omitempty"`
@@ -115,6 +117,9 @@ type Local struct {
 	// only); see HTTPPeers. It is called with PeerTimeout.
 	Peers       func(ctx context.Context) []Replica
 	PeerTimeout time.Duration // default 2 s
+	// Sampler provides the recent series (nil: none). Its owner starts and
+	// closes it; Local only reads it.
+	Sampler *Sampler
 	// Now is the clock (nil: time.Now), for tests.
 	Now func() time.Time
 }
@@ -171,6 +176,10 @@ func (l *Local) Self(ctx context.Context) Replica {
 	}
 	if l.Counts != nil {
 		r.Counts = l.Counts.Snapshot()
+	}
+	if l.Sampler != nil {
+		s := l.Sampler.Series()
+		r.Series = &s
 	}
 	if l.Ping != nil {
 		pctx, cancel := context.WithTimeout(ctx, orDefault(l.PingTimeout, time.Second))
