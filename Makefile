@@ -47,7 +47,7 @@ run-replicas: build ## three replicas on :8081-8083 sharing 127.0.0.1:6379; Ctrl
 	echo "replicas on http://127.0.0.1:8081 http://127.0.0.1:8082 http://127.0.0.1:8083 (Ctrl-C stops all)"; \
 	wait
 
-bench: build ## Go benchmarks of the hot path and the load scenarios (see docs/benchmarks.md)
+bench: build ## Go benchmarks of the hot path, the load scenarios and their chart (see docs/benchmarks.md)
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./protocol ./usecase ./repository/... | tee bin/bench.txt
 	scripts/bench.sh
 

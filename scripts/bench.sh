@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Runs the load scenarios of docs/benchmarks.md with `papercast loadtest
-# --spawn` (throwaway Redis + replicas on loopback) and prints a Markdown
-# table per scenario. JSON results go to bin/bench/. Run it on a quiet
-# machine: the generator shares the cores with the servers.
+# --spawn` (throwaway Redis + replicas on loopback), prints a Markdown
+# table of the runs and draws them as a chart (scripts/benchchart) in
+# docs/bench/$SITTING.svg, to commit beside docs/benchmarks.md. JSON results
+# go to bin/bench/. Run it on a quiet machine: the generator shares the
+# cores with the servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/papercast}
 OUT=${OUT:-bin/bench}
 DUR=${DUR:-20s}
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+SITTING=${SITTING:-sitting-$COMMIT}
 mkdir -p "$OUT"
 ulimit -n 65536 2>/dev/null || true
 
@@ -56,3 +60,8 @@ print("| run | sessions | ops acked/s / offered | deliveries/s | latency ms p50 
 print("|---|---|---|---|---|---|---|---|---|")
 print("\n".join(rows))
 PY
+
+# The chart: latency p50/p99 and CPU per delivery against deliveries/s.
+go run ./scripts/benchchart -out "docs/bench/$SITTING.svg" \
+	-title "papercast $SITTING (commit $COMMIT, $(date -u +%Y-%m-%d)): make bench on $(nproc) cores" "$OUT"/*.json
+echo "chart: docs/bench/$SITTING.svg" >&2
