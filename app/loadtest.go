@@ -28,7 +28,8 @@ func loadtestCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 Opens --sessions WebSocket sessions over --papers papers, spread over the
 replicas; each session sends --rate edits/s and --presence-rate presence
 updates/s. Measures join time, ops acked/s, deliveries/s, latency from send
-to every receiver, lost/out-of-order/duplicate deliveries, errors, and the
+to every receiver, lost/out-of-order/duplicate deliveries, each sender's
+order at every receiver, ops refused but stored anyway, errors, and the
 replicas' RSS and CPU (from /proc; with --targets give --pids for those).
 
 flags:

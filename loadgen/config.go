@@ -3,8 +3,9 @@
 // it starts itself), sends typing-like edits and presence at a steady rate,
 // and measures what the benchmark asks for: join time, ops acked and
 // deliveries per second, end-to-end latency from the sender's send to every
-// receiver's receive, lost, out-of-order and duplicate deliveries, errors by
-// code, and each replica's memory and CPU.
+// receiver's receive, lost, out-of-order and duplicate deliveries, each
+// sender's order at every receiver, ops refused with an error but stored
+// anyway, errors by code, and each replica's memory and CPU.
 //
 // Senders and receivers live in this one process, so the send time carried
 // inside each op ("t", ns since the run started, monotonic) and the receive

@@ -14,6 +14,7 @@ var (
 	keySeq     = []byte(`"seq":`)
 	keyT       = []byte(`"t":`)
 	keySrc     = []byte(`"src":`)
+	keyN       = []byte(`"n":`)
 	keyRef     = []byte(`"ref":"`)
 	keyCode    = []byte(`"code":"`)
 )
@@ -74,4 +75,18 @@ func parseUintBytes(b []byte) (uint64, bool) {
 		n = n*10 + uint64(c-'0')
 	}
 	return n, true
+}
+
+// parseRef reads the ref loadgen puts on its ops: "<t>-<n>", the send time
+// (ns since the run started) and the sender's op counter.
+func parseRef(ref []byte) (t, n uint64, ok bool) {
+	i := bytes.IndexByte(ref, '-')
+	if i < 0 {
+		return 0, 0, false
+	}
+	if t, ok = parseUintBytes(ref[:i]); !ok {
+		return 0, 0, false
+	}
+	n, ok = parseUintBytes(ref[i+1:])
+	return t, n, ok
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -66,8 +67,8 @@ func TestReceiverCountsOrderGapsAndDuplicates(t *testing.T) {
 	s.handle(frame("11", "2"), 1000) // duplicate
 	s.handle(frame("9", "2"), 1000)  // old: duplicate
 	s.handle(frame("14", "1"), 1000) // skips 12 and 13; own echo
-	s.handle([]byte(`{"type":"ack","ref":"5","seq":14}`), 1000)
-	s.handle([]byte(`{"type":"error","ref":"6","code":"rate_limited","message":"m"}`), 1000)
+	s.handle([]byte(`{"type":"ack","ref":"5-1","seq":14}`), 1000)
+	s.handle([]byte(`{"type":"error","ref":"6-2","code":"rate_limited","message":"m"}`), 1000)
 	s.handle([]byte(`{"type":"presence","event":"update","session":"a","user":"b","name":"c","state":{}}`), 1000)
 	st := &s.st
 	checks := []struct {
@@ -95,6 +96,50 @@ func TestReceiverCountsOrderGapsAndDuplicates(t *testing.T) {
 	}
 	if s.lastSeq != 14 {
 		t.Errorf("last seq %d, want 14", s.lastSeq)
+	}
+}
+
+// The seqs cannot show an op stored after its sender's next op: receivers
+// check each sender's own counter, and senders match error frames with
+// their own echoes.
+func TestReceiverCountsPerSenderOrderAndErroredDelivered(t *testing.T) {
+	r := newTestRunner()
+	r.cfg.Papers = 2 // senders 1, 3, 5 are places 0, 1, 2 on the paper
+	p := &paperState{id: "p"}
+	s := &session{r: r, idx: 1, paper: p, lastSeq: 10}
+	seq := 10
+	op := func(src, n string) []byte {
+		seq++
+		return []byte(`{"type":"op","seq":` + strconv.Itoa(seq) + `,"op":"upsert","id":"n` + src + `","fields":{"n":` + n + `,"src":` + src + `,"t":5},"by":{"session":"x","user":"y"}}`)
+	}
+	errFor := func(ref string) []byte {
+		return []byte(`{"type":"error","ref":"` + ref + `","code":"unavailable","message":"m"}`)
+	}
+	s.handle(op("3", "1"), 1000)
+	s.handle(op("5", "1"), 1000)
+	s.handle(op("3", "3"), 1000)
+	s.handle(op("3", "2"), 1000) // sender 3's op 2 after its op 3
+	s.handle(op("5", "2"), 1000)
+	s.handle([]byte(`{"type":"op","seq":`+strconv.Itoa(seq+1)+`,"op":"delete","id":"n3","by":{"session":"x","user":"y"}}`), 1000)
+	seq++
+	s.handle(op("3", "4"), 1000)
+	// Own ops: 4 refused then delivered, 5 delivered then refused, 6 only
+	// refused, 7 only delivered.
+	s.handle(errFor("100-4"), 1000)
+	s.handle(op("1", "4"), 1000)
+	s.handle(op("1", "5"), 1000)
+	s.handle(errFor("101-5"), 1000)
+	s.handle(errFor("102-6"), 1000)
+	s.handle(op("1", "7"), 1000)
+	st := &s.st
+	if got := st.senderOutOfOrder.Load(); got != 1 {
+		t.Errorf("sender out of order = %d, want 1", got)
+	}
+	if got := st.erroredDelivered.Load(); got != 2 {
+		t.Errorf("errored but delivered = %d, want 2", got)
+	}
+	if got := st.opErrors.Load(); got != 3 {
+		t.Errorf("op errors = %d, want 3", got)
 	}
 }
 

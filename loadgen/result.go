@@ -56,7 +56,15 @@ type Result struct {
 	OutOfOrder    int64 `json:"out_of_order"`
 	GapSeqs       int64 `json:"gap_seqs"`
 	Duplicates    int64 `json:"duplicates"`
-	Drained       bool  `json:"drained"`
+	// SenderOutOfOrder counts op frames a receiver got after a later op of
+	// the same sender (by the counter each sender puts in its upserts): the
+	// seqs cannot show an op stored after the sender's next one.
+	SenderOutOfOrder int64 `json:"sender_out_of_order"`
+	// ErroredDelivered counts ops answered with an error frame whose op
+	// frame came back to the sender anyway: errors that did not mean "not
+	// stored" (an `unavailable` after a store timeout can be one).
+	ErroredDelivered int64 `json:"errored_delivered"`
+	Drained          bool  `json:"drained"`
 
 	// Errors counts error frames by code, unexpected close codes
 	// (close_4008...) and join failures (join_http_503...).
@@ -174,6 +182,8 @@ func (r *runner) result(joined int, drained bool, targets []target, cl *cluster,
 		OutOfOrder:               t.outOfOrder,
 		GapSeqs:                  t.gapMissing,
 		Duplicates:               t.duplicates,
+		SenderOutOfOrder:         t.senderOutOfOrder,
+		ErroredDelivered:         t.erroredDelivered,
 		Drained:                  drained,
 		Errors:                   map[string]int64{},
 	}
@@ -294,6 +304,7 @@ func (res *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "ops\t%d sent, %d acked, %d refused, %d unanswered\n", res.OpsSent, res.OpsAcked, res.OpErrors, res.OpsUnanswered)
 	fmt.Fprintf(tw, "delivery\tlost %d of %d expected, out of order %d (%d seqs skipped), duplicates %d, drained %v\n",
 		res.Lost, res.Expected, res.OutOfOrder, res.GapSeqs, res.Duplicates, res.Drained)
+	fmt.Fprintf(tw, "per sender\tout of order %d, refused but delivered %d\n", res.SenderOutOfOrder, res.ErroredDelivered)
 	fmt.Fprintf(tw, "errors\t%s\n", fmtErrors(res.Errors))
 	fmt.Fprintf(tw, "idle RSS/session\t%s\n", fmtOpt(res.RSSBytesPerSession, func(v float64) string { return fmt.Sprintf("%.1f KiB", v/1024) }))
 	us := func(v float64) string { return fmt.Sprintf("%.1f us", v) }

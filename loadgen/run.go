@@ -370,6 +370,8 @@ func (r *runner) totals() sessionTotals {
 		t.duplicates += st.duplicates.Load()
 		t.outOfOrder += st.outOfOrder.Load()
 		t.gapMissing += st.gapMissing.Load()
+		t.senderOutOfOrder += st.senderOutOfOrder.Load()
+		t.erroredDelivered += st.erroredDelivered.Load()
 		t.presence += st.presence.Load()
 		t.presenceWin += st.presenceWin.Load()
 	}
@@ -379,6 +381,7 @@ func (r *runner) totals() sessionTotals {
 type sessionTotals struct {
 	sentOps, sentPresence, acked, ackedWin, opErrors, expected, received, deliveredWin int64
 	ownEchoes, duplicates, outOfOrder, gapMissing, presence, presenceWin               int64
+	senderOutOfOrder, erroredDelivered                                                 int64
 }
 
 // drain waits, after the last send, until every op is answered and every

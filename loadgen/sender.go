@@ -135,19 +135,32 @@ func (sh *shard) write(s *session, b []byte) bool {
 	return true
 }
 
-// sendOp sends the session's next edit of its own note: mostly typing (the
-// text grows by a burst of a few keystrokes), sometimes a move, rarely a
-// delete followed, on the next op, by a re-create with every field.
+// sendOp sends the session's next edit of its own note.
 func (sh *shard) sendOp(s *session) {
+	b := sh.nextOp(s, sh.r.now())
+	sh.buf = b
+	s.st.sentOps.Add(1)
+	if !sh.write(s, b) {
+		s.st.sentOps.Add(-1)
+	}
+}
+
+// nextOp writes the session's next edit, sent at t, into the shard's
+// buffer: mostly typing (the text grows by a burst of a few keystrokes),
+// sometimes a move, rarely a delete followed, on the next op, by a
+// re-create with every field. Every op carries the sender's own counter (in
+// its ref, and in its fields when it has any), so that receivers can check
+// the sender's order and the sender can match error frames to echoes.
+func (sh *shard) nextOp(s *session, t int64) []byte {
 	rng := sh.rng
-	t := sh.r.now()
+	s.sentN++
 	b := sh.buf[:0]
 	b = append(b, `{"type":"`...)
 	p := rng.Float64()
 	switch {
 	case s.noteExists && p < deleteP:
 		b = append(b, `delete","ref":"`...)
-		b = strconv.AppendInt(b, t, 10)
+		b = appendRef(b, t, s.sentN)
 		b = append(b, `","id":"n`...)
 		b = strconv.AppendInt(b, int64(s.idx), 10)
 		b = append(b, `"}`...)
@@ -168,40 +181,39 @@ func (sh *shard) sendOp(s *session) {
 		s.x, s.y = rng.IntN(2000), rng.IntN(1500)
 		s.text = s.text[:0]
 		s.typeBurst(rng)
-		b = append(b, `upsert","ref":"`...)
-		b = strconv.AppendInt(b, t, 10)
-		b = append(b, `","id":"n`...)
-		b = strconv.AppendInt(b, int64(s.idx), 10)
-		b = append(b, `","fields":{"color":"`...)
+		b = sh.upsertHead(b, s, t)
+		b = append(b, `,"color":"`...)
 		b = append(b, colors[s.idx%len(colors)]...)
-		b = append(b, `","kind":"note","src":`...)
-		b = strconv.AppendInt(b, int64(s.idx), 10)
-		b = append(b, `,"t":`...)
-		b = strconv.AppendInt(b, t, 10)
-		b = append(b, `,"text":"`...)
+		b = append(b, `","kind":"note","text":"`...)
 		b = append(b, s.text...)
 		b = append(b, '"')
 		b = appendXY(b, s)
 		b = append(b, `}}`...)
 		s.noteExists = true
 	}
-	sh.buf = b
-	s.st.sentOps.Add(1)
-	if !sh.write(s, b) {
-		s.st.sentOps.Add(-1)
-	}
+	return b
 }
 
-// upsertHead writes `upsert","ref":"T","id":"nI","fields":{"src":I,"t":T`.
+// upsertHead writes `upsert","ref":"T-N","id":"nI","fields":{"n":N,"src":I,"t":T`.
 func (sh *shard) upsertHead(b []byte, s *session, t int64) []byte {
 	b = append(b, `upsert","ref":"`...)
-	b = strconv.AppendInt(b, t, 10)
+	b = appendRef(b, t, s.sentN)
 	b = append(b, `","id":"n`...)
 	b = strconv.AppendInt(b, int64(s.idx), 10)
-	b = append(b, `","fields":{"src":`...)
+	b = append(b, `","fields":{"n":`...)
+	b = strconv.AppendUint(b, s.sentN, 10)
+	b = append(b, `,"src":`...)
 	b = strconv.AppendInt(b, int64(s.idx), 10)
 	b = append(b, `,"t":`...)
 	return strconv.AppendInt(b, t, 10)
+}
+
+// appendRef writes an op's ref, "<t>-<n>" (see parseRef): the error frame
+// that may answer the op carries only the ref, and the ack's latency needs t.
+func appendRef(b []byte, t int64, n uint64) []byte {
+	b = strconv.AppendInt(b, t, 10)
+	b = append(b, '-')
+	return strconv.AppendUint(b, n, 10)
 }
 
 func appendXY(b []byte, s *session) []byte {

@@ -42,8 +42,14 @@ type sessionStats struct {
 	duplicates   atomic.Int64
 	outOfOrder   atomic.Int64
 	gapMissing   atomic.Int64 // seqs skipped over by out-of-order frames
-	presence     atomic.Int64
-	presenceWin  atomic.Int64
+	// senderOutOfOrder counts op frames that came after a later op of the
+	// same sender (by the sender's own counter "n"), at this receiver.
+	senderOutOfOrder atomic.Int64
+	// erroredDelivered counts this sender's ops answered with an error
+	// frame whose op frame came back anyway (the op was stored).
+	erroredDelivered atomic.Int64
+	presence         atomic.Int64
+	presenceWin      atomic.Int64
 }
 
 // session is one WebSocket client.
@@ -59,8 +65,15 @@ type session struct {
 
 	// Owned by the reader goroutine.
 	lastSeq uint64
+	// lastN is the highest op counter seen from each sender of the paper,
+	// indexed by the sender's place on it (idx / papers).
+	lastN []uint64
+	// answers holds, per own op counter, whether an error frame answered
+	// the op (answerError) and whether its op frame came back (answerEcho).
+	answers []uint8
 
 	// Owned by the session's sender shard.
+	sentN      uint64 // counter of the last op sent (the first op is 1)
 	noteExists bool
 	text       []byte
 	phrasePos  int
@@ -242,6 +255,12 @@ func (s *session) handle(b []byte, now int64) {
 		if own {
 			s.st.ownEchoes.Add(1)
 		}
+		if n, ok := uintAfter(b, keyN); ok {
+			s.senderOrder(int(src), n)
+			if own {
+				s.answered(n, answerEcho)
+			}
+		}
 		if int64(t) < mStart || int64(t) >= mEnd {
 			return
 		}
@@ -262,7 +281,7 @@ func (s *session) handle(b []byte, now int64) {
 		}
 		s.st.expected.Add(s.paper.alive.Load())
 		if ref, ok := stringAfter(b, keyRef); ok {
-			if t, ok := parseUintBytes(ref); ok && int64(t) >= mStart && int64(t) < mEnd {
+			if t, _, ok := parseRef(ref); ok && int64(t) >= mStart && int64(t) < mEnd {
 				r.ack.record(s.idx, now-int64(t))
 			}
 		}
@@ -272,11 +291,49 @@ func (s *session) handle(b []byte, now int64) {
 			code = []byte("error_without_code")
 		}
 		r.addErr(string(code))
-		if _, ok := stringAfter(b, keyRef); ok {
+		if ref, ok := stringAfter(b, keyRef); ok {
 			s.st.opErrors.Add(1)
+			if _, n, ok := parseRef(ref); ok {
+				s.answered(n, answerError)
+			}
 		}
 	default:
 		r.addErr(fmt.Sprintf("unexpected_frame_%.20s", frameType(b)))
+	}
+}
+
+// senderOrder checks that sender src's ops reach this receiver in the
+// order src sent them: the server's seqs alone cannot show that (an op
+// stored late, after the sender's next one, still gets a seq in order).
+func (s *session) senderOrder(src int, n uint64) {
+	k := src / max(1, s.r.cfg.Papers)
+	if k >= len(s.lastN) {
+		s.lastN = append(s.lastN, make([]uint64, k+1-len(s.lastN))...)
+	}
+	if n < s.lastN[k] {
+		s.st.senderOutOfOrder.Add(1)
+		return
+	}
+	s.lastN[k] = n
+}
+
+// What answered one of the session's own ops.
+const (
+	answerError uint8 = 1 << iota // an error frame with the op's ref
+	answerEcho                    // the op frame itself
+)
+
+// answered records an answer to own op n and counts an op that was both
+// refused with an error and delivered: an error that did not mean "not
+// stored".
+func (s *session) answered(n uint64, what uint8) {
+	if n >= uint64(len(s.answers)) {
+		s.answers = append(s.answers, make([]uint8, n+1-uint64(len(s.answers)))...)
+	}
+	before := s.answers[n]
+	s.answers[n] |= what
+	if before != s.answers[n] && s.answers[n] == answerError|answerEcho {
+		s.st.erroredDelivered.Add(1)
 	}
 }
 

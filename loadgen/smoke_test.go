@@ -32,8 +32,8 @@ func buildPapercast(t *testing.T) string {
 // TestSmokeSpawnedReplicasDeliverEveryOpOnceInOrder is the short load run
 // `make test` carries: two replicas on a throwaway Redis, 200 sessions on
 // 20 papers, 2 ops/s each for 3 s. Every acked op must reach every session
-// of its paper exactly once, in seq order. No timing is asserted: the
-// machine running the tests may be busy.
+// of its paper exactly once, in seq order and in its sender's order. No
+// timing is asserted: the machine running the tests may be busy.
 func TestSmokeSpawnedReplicasDeliverEveryOpOnceInOrder(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns Redis and two replicas")
@@ -72,6 +72,11 @@ func TestSmokeSpawnedReplicasDeliverEveryOpOnceInOrder(t *testing.T) {
 	}
 	if res.Lost != 0 || res.OutOfOrder != 0 || res.Duplicates != 0 {
 		t.Errorf("lost %d, out of order %d, duplicates %d: want all 0", res.Lost, res.OutOfOrder, res.Duplicates)
+	}
+	// Each receiver sees each sender's ops in the order sent, and no op
+	// answered with an error was stored.
+	if res.SenderOutOfOrder != 0 || res.ErroredDelivered != 0 {
+		t.Errorf("per sender: out of order %d, refused but delivered %d: want 0", res.SenderOutOfOrder, res.ErroredDelivered)
 	}
 	if !res.Drained {
 		t.Errorf("not drained: %d acked + %d refused of %d sent, %d of %d deliveries", res.OpsAcked, res.OpErrors, res.OpsSent, res.Received, res.Expected)
