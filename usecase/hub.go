@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/papercast/papercast/domain"
@@ -188,6 +189,7 @@ type Member struct {
 	state    json.RawMessage // last presence state, re-announced after a resync
 
 	leaveOnce sync.Once
+	sent      atomic.Uint64 // ops passed to the store (OpOrder.N)
 
 	// presMu orders this session's presence writes (its own updates, the
 	// heartbeat's restores, its leave) so nothing re-creates an entry after
@@ -372,14 +374,17 @@ func (m *Member) presenceEntry(state json.RawMessage) domain.Presence {
 }
 
 // Edit validates an op and applies it; the returned seq is for the ack. The
-// op frame reaches every session (this one included) through the bus.
+// op frame reaches every session (this one included) through the bus. The
+// store applies a session's ops in the order of its Edit calls, or refuses
+// one that arrives after a later one (OpOrder).
 func (m *Member) Edit(ctx context.Context, op domain.Op) (uint64, error) {
 	if err := m.hub.limits.ValidateOp(op); err != nil {
 		return 0, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.hub.opts.StoreTimeout)
 	defer cancel()
-	seq, err := m.hub.store.Apply(ctx, m.room.id, op, protocol.OpBody(op, m.author))
+	order := OpOrder{Session: m.author.Session, N: m.sent.Add(1)}
+	seq, err := m.hub.store.Apply(ctx, m.room.id, op, protocol.OpBody(op, m.author), order)
 	if err != nil {
 		return 0, fmt.Errorf("%s %s on %s: %w", op.Kind, op.ID, m.room.id, err)
 	}

@@ -57,7 +57,7 @@ func newLossyEnv(t *testing.T, history int, presence usecase.PresenceStore) *los
 func (e *lossyEnv) apply(t *testing.T, paperID string, i int) uint64 {
 	t.Helper()
 	op := upsert(fmt.Sprint("n", i%3), "i", i)
-	seq, err := e.st.Apply(context.Background(), paperID, op, protocol.OpBody(op, domain.Author{Session: "elsewhere", User: "x"}))
+	seq, err := e.st.Apply(context.Background(), paperID, op, protocol.OpBody(op, domain.Author{Session: "elsewhere", User: "x"}), usecase.OpOrder{})
 	if err != nil {
 		t.Fatal(err)
 	}

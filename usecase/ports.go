@@ -16,6 +16,31 @@ import (
 // range (trimmed, or the paper's epoch changed): the client needs a snapshot.
 var ErrHistoryGone = errors.New("history no longer covers the range")
 
+// ErrStaleOp means Apply refused an op because the store had already applied
+// a later op of the same session (see OpOrder). Nothing was stored.
+var ErrStaleOp = errors.New("a later op of the same session was applied first")
+
+// OpOrder places an op in its session's stream: N counts the session's ops
+// from 1 in the order it sent them. Apply refuses an op (ErrStaleOp) when
+// the store has already applied one with a higher N from the same Session,
+// so one session's ops are applied in the order it sent them, even when a
+// call timed out and its op reaches the store after the next one (a
+// timeout is not a rollback: the store may still run the op later). The
+// zero OpOrder (no session: tools and tests) is not checked.
+type OpOrder struct {
+	Session string
+	N       uint64
+}
+
+// OpOrderMemory is how long, at least, a store remembers the last op it
+// applied for a session. An older op of that session reaching the store
+// later than this after a newer one was applied would not be refused: far
+// beyond how long a call can stay queued (Redis clients drop a connection
+// that has not answered within the command timeout, failing what it has not
+// sent), so only a store stalled for minutes with the op already in its
+// socket could exceed it.
+const OpOrderMemory = 10 * time.Minute
+
 // Store keeps papers. Each method is one atomic step; the methods that take a
 // seq (Apply, Finalize) also append the event frame to the paper's bounded
 // history and publish it on the paper's bus channel inside that same step, so
@@ -23,7 +48,7 @@ var ErrHistoryGone = errors.New("history no longer covers the range")
 //
 // Errors wrap domain errors: ErrNotFound (no such paper, or Apply deleting an
 // element that does not exist), ErrFinalized, ErrTooLarge (paper.Limits),
-// ErrConflict, ErrUnavailable (store unreachable).
+// ErrConflict, ErrUnavailable (store unreachable); or ErrStaleOp.
 type Store interface {
 	// Create stores a new paper with Seq 0. The store assigns Epoch: a random
 	// id created with the paper's data, which changes if that data is lost
@@ -34,11 +59,13 @@ type Store interface {
 	// Snapshot returns the paper and its elements in creation order, all as
 	// of the paper's Seq.
 	Snapshot(ctx context.Context, id string) (domain.Document, error)
-	// Apply applies a validated op: checks the paper is open and the merge
-	// stays within limits (paper.Limits.CheckMerge), merges (paper.Merge),
-	// takes the next seq, records and publishes protocol.OpFrame(seq, body),
-	// and returns the seq. A rejected op stores nothing.
-	Apply(ctx context.Context, id string, op domain.Op, body []byte) (uint64, error)
+	// Apply applies a validated op: checks the paper is open, the op is not
+	// older than one already applied for its session (ErrStaleOp, see
+	// OpOrder) and the merge stays within limits (paper.Limits.CheckMerge),
+	// merges (paper.Merge), takes the next seq, records and publishes
+	// protocol.OpFrame(seq, body), and returns the seq. A rejected op
+	// stores nothing.
+	Apply(ctx context.Context, id string, op domain.Op, body []byte, order OpOrder) (uint64, error)
 	// Finalize marks an open paper final (ErrConflict if it already is),
 	// takes the next seq, records and publishes protocol.FinalizedFrame.
 	Finalize(ctx context.Context, id string, at time.Time) (domain.Paper, error)

@@ -105,7 +105,7 @@ func TestClosedStoreIsUnavailable(t *testing.T) {
 		"Create":    second(s.Create(ctx, domain.Paper{ID: "p2"})),
 		"Paper":     second(s.Paper(ctx, p.ID)),
 		"Snapshot":  second(s.Snapshot(ctx, p.ID)),
-		"Apply":     second(s.Apply(ctx, p.ID, domain.Op{Kind: domain.OpUpsert, ID: "n", Fields: map[string]json.RawMessage{"a": json.RawMessage("1")}}, nil)),
+		"Apply":     second(s.Apply(ctx, p.ID, domain.Op{Kind: domain.OpUpsert, ID: "n", Fields: map[string]json.RawMessage{"a": json.RawMessage("1")}}, nil, usecase.OpOrder{})),
 		"Finalize":  second(s.Finalize(ctx, p.ID, time.Now())),
 		"Delete":    s.Delete(ctx, p.ID),
 		"Subscribe": second(s.Subscribe(ctx, p.ID, nopHandler{})),
@@ -163,7 +163,7 @@ func TestHandlerMayCallBackIntoTheStore(t *testing.T) {
 		_, seq, _ := protocol.EventHeader(frame)
 		if seq == 1 {
 			// Same paper: this takes the paper lock the publisher held.
-			if _, err := s.Apply(ctx, "p1", upsert("n", "a", "2"), []byte(`"op":"x"}`)); err != nil {
+			if _, err := s.Apply(ctx, "p1", upsert("n", "a", "2"), []byte(`"op":"x"}`), usecase.OpOrder{}); err != nil {
 				t.Errorf("Apply from handler: %v", err)
 			}
 			if _, err := s.Snapshot(ctx, "p1"); err != nil {
@@ -180,7 +180,7 @@ func TestHandlerMayCallBackIntoTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Apply(ctx, "p1", upsert("n", "a", "1"), []byte(`"op":"x"}`)); err != nil {
+	if _, err := s.Apply(ctx, "p1", upsert("n", "a", "1"), []byte(`"op":"x"}`), usecase.OpOrder{}); err != nil {
 		t.Fatal(err)
 	}
 	for want := uint64(1); want <= 2; want++ {
@@ -194,7 +194,7 @@ func TestHandlerMayCallBackIntoTheStore(t *testing.T) {
 		}
 	}
 	// Unsubscribed from inside the handler: seq 3 is not delivered.
-	if _, err := s.Apply(ctx, "p1", upsert("n", "a", "3"), []byte(`"op":"x"}`)); err != nil {
+	if _, err := s.Apply(ctx, "p1", upsert("n", "a", "3"), []byte(`"op":"x"}`), usecase.OpOrder{}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -230,7 +230,7 @@ func TestBlockedHandlerDoesNotBlockApplyOrOthers(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		for i := range n {
-			if _, err := s.Apply(ctx, "p1", upsert("n", "a", fmt.Sprint(i)), []byte(`"op":"x"}`)); err != nil {
+			if _, err := s.Apply(ctx, "p1", upsert("n", "a", fmt.Sprint(i)), []byte(`"op":"x"}`), usecase.OpOrder{}); err != nil {
 				done <- err
 				return
 			}
@@ -300,7 +300,7 @@ func TestPerPaperStateIsFreed(t *testing.T) {
 		if err := s.SetPresence(ctx, id, b, protocol.PresenceJoin); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Apply(ctx, id, upsert("n", "a", "1"), []byte(`"op":"x"}`)); err != nil {
+		if _, err := s.Apply(ctx, id, upsert("n", "a", "1"), []byte(`"op":"x"}`), usecase.OpOrder{}); err != nil {
 			t.Fatal(err)
 		}
 		switch i % 3 {
@@ -396,7 +396,7 @@ func BenchmarkApply(b *testing.B) {
 		b.ResetTimer()
 		for i := range b.N {
 			o := ops[i%len(ops)]
-			if _, err := s.Apply(ctx, "p", o.op, o.body); err != nil {
+			if _, err := s.Apply(ctx, "p", o.op, o.body, usecase.OpOrder{}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -422,7 +422,7 @@ func BenchmarkApply(b *testing.B) {
 			defer unsub()
 			for i := 0; pb.Next(); i++ {
 				o := ops[i%len(ops)]
-				if _, err := s.Apply(ctx, id, o.op, o.body); err != nil {
+				if _, err := s.Apply(ctx, id, o.op, o.body, usecase.OpOrder{}); err != nil {
 					b.Error(err)
 					return
 				}
@@ -448,4 +448,47 @@ func benchOps(by domain.Author) []benchOp {
 		out = append(out, benchOp{op, protocol.OpBody(op, by)})
 	}
 	return out
+}
+
+// A paper remembers each session's last applied op (usecase.OpOrder) for
+// usecase.OpOrderMemory, then forgets it: sessions come and go for the
+// paper's whole life, and what it remembers stays bounded by the sessions
+// of the last OpOrderMemory.
+func TestSessionOrderIsForgottenAfterOpOrderMemory(t *testing.T) {
+	clk := newClock()
+	s := newTestStore(t, Options{Now: clk.Now})
+	ctx := t.Context()
+	mustCreate(t, s, "p")
+	apply := func(session string, n uint64) error {
+		_, err := s.Apply(ctx, "p", upsert("n", "a", "1"), []byte(`"op":"x"}`), usecase.OpOrder{Session: session, N: n})
+		return err
+	}
+	remembered := func() int {
+		p, err := s.lookup("p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.mu.Unlock()
+		return len(p.order.last)
+	}
+	for i := range 3 * minSweep {
+		if err := apply(fmt.Sprintf("old%d", i), 5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := apply("old0", 4); !errors.Is(err, usecase.ErrStaleOp) {
+		t.Fatalf("op 4 of old0 after its op 5: %v, want ErrStaleOp", err)
+	}
+	clk.Advance(usecase.OpOrderMemory + time.Second)
+	for i := range minSweep {
+		if err := apply(fmt.Sprintf("new%d", i), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := remembered(); n > 2*minSweep {
+		t.Fatalf("%d sessions remembered after the old ones went quiet for OpOrderMemory, want at most %d", n, 2*minSweep)
+	}
+	if err := apply("new0", 1); !errors.Is(err, usecase.ErrStaleOp) {
+		t.Fatalf("a recent session was forgotten: %v", err)
+	}
 }

@@ -25,7 +25,8 @@ type paperState struct {
 	elems      map[string]*element
 	head, tail *element
 
-	hist history
+	hist  history
+	order sessionOrder
 }
 
 type element struct {
@@ -144,7 +145,7 @@ func (s *Store) Snapshot(_ context.Context, id string) (domain.Document, error) 
 
 // Apply applies a validated op, records and publishes its frame, and
 // returns its seq. A rejected op changes nothing and takes no seq.
-func (s *Store) Apply(_ context.Context, id string, op domain.Op, body []byte) (uint64, error) {
+func (s *Store) Apply(_ context.Context, id string, op domain.Op, body []byte, order usecase.OpOrder) (uint64, error) {
 	p, err := s.lookup(id)
 	if err != nil {
 		return 0, err
@@ -152,6 +153,9 @@ func (s *Store) Apply(_ context.Context, id string, op domain.Op, body []byte) (
 	defer p.mu.Unlock()
 	if p.meta.Status == domain.StatusFinal {
 		return 0, fmt.Errorf("paper %s: %w", id, domain.ErrFinalized)
+	}
+	if p.order.stale(order) {
+		return 0, fmt.Errorf("paper %s: op %d of session %s: %w", id, order.N, order.Session, usecase.ErrStaleOp)
 	}
 	el := p.elems[op.ID]
 	switch op.Kind {
@@ -176,6 +180,7 @@ func (s *Store) Apply(_ context.Context, id string, op domain.Op, body []byte) (
 	default:
 		return 0, fmt.Errorf("%w: unknown op %q", domain.ErrInvalid, op.Kind)
 	}
+	p.order.applied(order, s.now())
 	return s.record(id, p, domain.EventOp, func(seq uint64) []byte { return protocol.OpFrame(seq, body) }), nil
 }
 

@@ -4,18 +4,23 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync/atomic"
 	"testing"
 
 	"github.com/papercast/papercast/domain"
 	"github.com/papercast/papercast/internal/redistest"
 	"github.com/papercast/papercast/protocol"
 	"github.com/papercast/papercast/repository/redis"
+	"github.com/papercast/papercast/usecase"
 )
 
 // BenchmarkApplyRedis measures one op through apply.lua on a local
-// redis-server (check, merge, seq, history, publish), one caller at a time
-// and with concurrent callers sharing the auto-pipelined connection.
+// redis-server (check, order check, merge, seq, history, publish), one
+// caller at a time and with concurrent callers sharing the auto-pipelined
+// connections: GOMAXPROCS of them, and 32x that (many sessions waiting on
+// the store at once, as under load). Each caller is one session sending its
+// ops in order, as Member.Edit does. redis-µs/op is the time Redis itself
+// spent per script (INFO commandstats): Redis runs scripts one at a time, so
+// it bounds the ops/s one Redis can store, whatever the machine's load.
 func BenchmarkApplyRedis(b *testing.B) {
 	srv := redistest.Start(b)
 	s := newStore(b, redis.Options{Addrs: []string{srv.Addr()}})
@@ -33,26 +38,48 @@ func BenchmarkApplyRedis(b *testing.B) {
 	b.Run("serial", func(b *testing.B) {
 		p := newPaper(b, s)
 		b.ReportAllocs()
-		i := 0
+		defer reportRedisTime(b, srv)()
+		order := usecase.OpOrder{Session: usecase.NewSessionID()}
 		for b.Loop() {
-			if _, err := s.Apply(ctx, p.ID, ops[i%len(ops)], bodies[i%len(ops)]); err != nil {
+			i := int(order.N) % len(ops)
+			order.N++
+			if _, err := s.Apply(ctx, p.ID, ops[i], bodies[i], order); err != nil {
 				b.Fatal(err)
 			}
-			i++
 		}
 	})
-	b.Run("parallel", func(b *testing.B) {
-		p := newPaper(b, s)
-		var n atomic.Int64
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				i := int(n.Add(1)) % len(ops)
-				if _, err := s.Apply(ctx, p.ID, ops[i], bodies[i]); err != nil {
-					b.Error(err)
-					return
+	for _, callers := range []int{1, 32} {
+		name := "parallel"
+		if callers > 1 {
+			name = fmt.Sprintf("parallel-x%d", callers)
+		}
+		b.Run(name, func(b *testing.B) {
+			p := newPaper(b, s)
+			b.ReportAllocs()
+			defer reportRedisTime(b, srv)()
+			b.SetParallelism(callers)
+			b.RunParallel(func(pb *testing.PB) {
+				order := usecase.OpOrder{Session: usecase.NewSessionID()}
+				for pb.Next() {
+					i := int(order.N) % len(ops)
+					order.N++
+					if _, err := s.Apply(ctx, p.ID, ops[i], bodies[i], order); err != nil {
+						b.Error(err)
+						return
+					}
 				}
-			}
+			})
 		})
-	})
+	}
+}
+
+// reportRedisTime reports, when the returned function runs, the Redis time
+// per EVALSHA run since the call.
+func reportRedisTime(b *testing.B, srv *redistest.Server) func() {
+	calls0, usec0 := evalshaStats(b, srv)
+	return func() {
+		if calls, usec := evalshaStats(b, srv); calls > calls0 {
+			b.ReportMetric(float64(usec-usec0)/float64(calls-calls0), "redis-µs/op")
+		}
+	}
 }

@@ -16,6 +16,9 @@
 //	<prefix>{id}:p     hash   presence: session -> JSON entry
 //	<prefix>{id}:pl    hash   presence: session -> ready-made leave frame
 //	<prefix>{id}:pz    zset   presence: session -> expiry (unix ms, Redis clock)
+//	<prefix>{id}:o:<session>  string  the N of the session's last applied op
+//	                          (usecase.OpOrder); expires usecase.OpOrderMemory
+//	                          after that op, so Delete leaves it to expire
 //	<prefix>{id}:ch    the paper's pub/sub channel (sharded in cluster mode)
 //
 // Start-up: New fails (wrapping domain.ErrUnavailable) when Redis cannot be
@@ -66,8 +69,8 @@ type Store struct {
 	scripts  scripts
 
 	// Script arguments that never change, formatted once.
-	histSize, maxFields, maxElemBytes, maxElements, ttlMS string
-	finPrefix, finSuffix                                  string
+	histSize, maxFields, maxElemBytes, maxElements, ttlMS, orderMS string
+	finPrefix, finSuffix                                           string
 
 	mu      sync.Mutex
 	subs    map[string]*subscription
@@ -129,6 +132,7 @@ func New(ctx context.Context, o Options, log *slog.Logger) (*Store, error) {
 		maxElemBytes: strconv.Itoa(o.Limits.MaxElementBytes),
 		maxElements:  strconv.Itoa(o.Limits.MaxElements),
 		ttlMS:        strconv.FormatInt(o.PresenceTTL.Milliseconds(), 10),
+		orderMS:      strconv.FormatInt(usecase.OpOrderMemory.Milliseconds(), 10),
 		finPrefix:    fin[:zero],
 		finSuffix:    fin[zero+1:],
 		subs:         make(map[string]*subscription),
@@ -186,6 +190,7 @@ type keys struct {
 	meta, fields, elems, hist string
 	pres, presLeave, presExp  string
 	channel                   string
+	order                     string // + session id
 }
 
 func (s *Store) keys(id string) keys {
@@ -199,6 +204,7 @@ func (s *Store) keys(id string) keys {
 		presLeave: base + "pl",
 		presExp:   base + "pz",
 		channel:   base + "ch",
+		order:     base + "o:",
 	}
 }
 
@@ -220,6 +226,7 @@ var scriptErrors = map[string]error{
 	"conflict":    domain.ErrConflict,
 	"invalid":     domain.ErrInvalid,
 	"unsupported": domain.ErrUnsupported,
+	"stale":       usecase.ErrStaleOp,
 }
 
 // Redis error replies that mean "cannot serve writes right now".
@@ -409,7 +416,13 @@ func (s *Store) Snapshot(ctx context.Context, id string) (domain.Document, error
 
 // Apply runs apply.lua: check, merge, next seq, history, publish. body is
 // protocol.OpBody(op, author); the script puts the seq in front of it.
-func (s *Store) Apply(ctx context.Context, id string, op domain.Op, body []byte) (uint64, error) {
+//
+// The order check is in the script because no connection order can give
+// it: rueidis spreads commands over several connections per Redis
+// (PipelineMultiplex), so an op queued behind a long pipeline can run after
+// the same session's next op, and even on one connection a replaced
+// connection's last commands can run after the new one's first.
+func (s *Store) Apply(ctx context.Context, id string, op domain.Op, body []byte, order usecase.OpOrder) (uint64, error) {
 	if !paper.ValidID(id) {
 		return 0, fmt.Errorf("apply %q: %w: no such paper", id, domain.ErrNotFound)
 	}
@@ -417,20 +430,25 @@ func (s *Store) Apply(ctx context.Context, id string, op domain.Op, body []byte)
 	if !ok {
 		return 0, fmt.Errorf("apply %s: %w: unknown op %q", id, domain.ErrInvalid, op.Kind)
 	}
-	return s.apply(ctx, id, kind, op, body)
+	return s.apply(ctx, id, kind, op, body, order)
 }
 
 // luaOpKinds names each op kind for apply.lua, which refuses any other.
 var luaOpKinds = map[string]string{domain.OpUpsert: "u", domain.OpDelete: "d"}
 
 // apply runs apply.lua with kind as its op kind argument.
-func (s *Store) apply(ctx context.Context, id, kind string, op domain.Op, body []byte) (uint64, error) {
+func (s *Store) apply(ctx context.Context, id, kind string, op domain.Op, body []byte, order usecase.OpOrder) (uint64, error) {
 	k := s.keys(id)
-	args := make([]string, 0, 11+2*len(op.Fields))
+	keys := append(make([]string, 0, 5), k.meta, k.fields, k.elems, k.hist)
+	if order.Session != "" {
+		keys = append(keys, k.order+order.Session)
+	}
+	args := make([]string, 0, 13+2*len(op.Fields))
 	// BinaryString avoids copying body and values: they are only read
 	// while Exec runs, and the caller does not change them meanwhile.
 	args = append(args, s.histSize, s.pubCmd, k.channel, protocol.OpFramePrefix, rueidis.BinaryString(body),
-		kind, op.ID, s.maxFields, s.maxElemBytes, s.maxElements, domain.StatusOpen)
+		kind, op.ID, s.maxFields, s.maxElemBytes, s.maxElements, domain.StatusOpen,
+		strconv.FormatUint(order.N, 10), s.orderMS)
 	if op.Kind == domain.OpUpsert {
 		for name, v := range op.Fields {
 			args = append(args, name, rueidis.BinaryString(v))
@@ -438,7 +456,7 @@ func (s *Store) apply(ctx context.Context, id, kind string, op domain.Op, body [
 	}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	seq, err := s.scripts.apply.Exec(ctx, s.cmd, []string{k.meta, k.fields, k.elems, k.hist}, args).AsInt64()
+	seq, err := s.scripts.apply.Exec(ctx, s.cmd, keys, args).AsInt64()
 	if err != nil {
 		return 0, mapErr("apply", id, err)
 	}

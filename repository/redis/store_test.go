@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -119,7 +120,7 @@ func TestLimitsMatchCheckMerge(t *testing.T) {
 			}
 			want = limits.CheckMerge(existing, op.Fields, len(model))
 		}
-		_, err := s.Apply(ctx, p.ID, op, protocol.OpBody(op, writer))
+		_, err := s.Apply(ctx, p.ID, op, protocol.OpBody(op, writer), usecase.OpOrder{})
 		switch {
 		case want == nil && err != nil:
 			t.Fatalf("op %d %+v: Apply refused (%v), CheckMerge accepts", i, op, err)
@@ -161,26 +162,40 @@ func TestLimitsMatchCheckMerge(t *testing.T) {
 	}
 }
 
-// TestDeleteLeavesNoKeys: every key of a paper, presence included, goes.
-func TestDeleteLeavesNoKeys(t *testing.T) {
+// TestDeleteLeavesOnlyExpiringKeys: every key of a paper, presence
+// included, goes, except its sessions' order keys (usecase.OpOrder), which a
+// script cannot list and which expire by themselves within OpOrderMemory.
+func TestDeleteLeavesOnlyExpiringKeys(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
 	s := newStore(t, redis.Options{Addrs: []string{srv.Addr()}})
 	ctx := context.Background()
 	p := newPaper(t, s)
 	apply(t, s, p.ID, upsert("n1", "a", "1", "b", `"x"`))
+	op := upsert("n1", "a", "2")
+	if _, err := s.Apply(ctx, p.ID, op, protocol.OpBody(op, writer), usecase.OpOrder{Session: writer.Session, N: 1}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.SetPresence(ctx, p.ID, domain.Presence{Session: "s1", User: "u", State: json.RawMessage(`{}`)}, protocol.PresenceJoin); err != nil {
 		t.Fatal(err)
 	}
 	pattern := "test:{" + p.ID + "}*"
-	if keys := channels(t, srv, "KEYS", pattern); len(keys) < 5 {
+	if keys := channels(t, srv, "KEYS", pattern); len(keys) < 6 {
 		t.Fatalf("keys before Delete: %q", keys)
 	}
 	if err := s.Delete(ctx, p.ID); err != nil {
 		t.Fatal(err)
 	}
-	if keys := channels(t, srv, "KEYS", pattern); len(keys) != 0 {
-		t.Fatalf("keys left after Delete: %q", keys)
+	order := "test:{" + p.ID + "}:o:" + writer.Session
+	if keys := channels(t, srv, "KEYS", pattern); len(keys) != 1 || keys[0] != order {
+		t.Fatalf("keys left after Delete: %q, want only %s", keys, order)
+	}
+	ttl, err := srv.Do("PTTL", order)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms, _ := strconv.ParseInt(ttl, 10, 64); ms <= 0 || ms > usecase.OpOrderMemory.Milliseconds() {
+		t.Fatalf("order key expires in %s ms, want within %v", ttl, usecase.OpOrderMemory)
 	}
 }
 

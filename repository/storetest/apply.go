@@ -1,9 +1,11 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/papercast/papercast/domain"
+	"github.com/papercast/papercast/usecase"
 )
 
 func testApply(t *testing.T, e *env) {
@@ -170,6 +172,36 @@ func testApply(t *testing.T, e *env) {
 		}
 	})
 
+	t.Run("OpOlderThanOneAppliedForItsSessionIsRefused", func(t *testing.T) {
+		// An op whose call timed out may reach the store after the same
+		// session's next op: it must not overwrite it (usecase.OpOrder).
+		p := e.newPaper(t)
+		rec, _ := e.subscribe(t, p.ID)
+		s1 := func(n uint64) usecase.OpOrder { return usecase.OpOrder{Session: "s1", N: n} }
+		var done []applied
+		done = append(done, e.applyAs(t, p.ID, up("n1", "text", `"Hello world"`), s1(2)))
+		for _, n := range []uint64{1, 2} {
+			_, err := e.Store.Apply(t.Context(), p.ID, up("n1", "text", `"Hello"`), []byte(`"op":"x"}`), s1(n))
+			wantErr(t, fmt.Sprintf("op %d of s1 after its op 2", n), err, usecase.ErrStaleOp)
+		}
+		// Other sessions and session-less calls are not held back by s1.
+		done = append(done, e.applyAs(t, p.ID, up("n1", "w", "1"), usecase.OpOrder{Session: "s2", N: 1}))
+		done = append(done, e.apply(t, p.ID, up("n1", "x", "1")))
+		// An op refused for another reason does not move the session on.
+		_, err := e.Store.Apply(t.Context(), p.ID, del("nope"), []byte(`"op":"x"}`), s1(9))
+		wantErr(t, "delete of an unknown element", err, domain.ErrNotFound)
+		done = append(done, e.applyAs(t, p.ID, up("n1", "text", `"Hello world!"`), s1(3)))
+		for i, a := range done {
+			if a.seq != uint64(i+1) {
+				t.Fatalf("op %d got seq %d, want %d", i, a.seq, i+1)
+			}
+		}
+		if d := diffElements(e.snapshot(t, p.ID).Elements, []domain.Element{el("n1", "text", `"Hello world!"`, "w", "1", "x", "1")}); d != "" {
+			t.Fatalf("snapshot: %s", d)
+		}
+		wantFrames(t, "subscriber up to a barrier", e.barrier(t, rec, p.ID), framesOf(done))
+	})
+
 	t.Run("RejectedOpsTakeNoSeqAndPublishNothing", func(t *testing.T) {
 		p := e.newPaper(t)
 		rec, _ := e.subscribe(t, p.ID)
@@ -184,7 +216,7 @@ func testApply(t *testing.T, e *env) {
 			{"DeleteOfADeletedElement", del("b"), domain.ErrNotFound},
 		}
 		for _, r := range rejected {
-			_, err := e.Store.Apply(t.Context(), p.ID, r.op, []byte(`"op":"x"}`))
+			_, err := e.Store.Apply(t.Context(), p.ID, r.op, []byte(`"op":"x"}`), usecase.OpOrder{})
 			wantErr(t, r.name, err, r.err)
 		}
 		if s := e.seqOf(t, p.ID); s != 3 {

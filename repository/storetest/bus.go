@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/papercast/papercast/domain"
+	"github.com/papercast/papercast/usecase"
 )
 
 func testBus(t *testing.T, e *env) {
@@ -93,7 +94,7 @@ func testBus(t *testing.T, e *env) {
 				if i%7 == 6 {
 					op = del(ids[i%len(ids)])
 				}
-				if _, err := e.Store.Apply(t.Context(), p.ID, op, []byte(`"op":"x"}`)); err != nil && (op.Kind != domain.OpDelete) {
+				if _, err := e.Store.Apply(t.Context(), p.ID, op, []byte(`"op":"x"}`), usecase.OpOrder{}); err != nil && (op.Kind != domain.OpDelete) {
 					t.Errorf("writer: Apply: %v", err)
 					return
 				}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/papercast/papercast/domain"
 	"github.com/papercast/papercast/protocol"
+	"github.com/papercast/papercast/usecase"
 )
 
 func testConcurrency(t *testing.T, e *env) {
@@ -31,7 +32,7 @@ func testConcurrency(t *testing.T, e *env) {
 				for i := range perWriter {
 					op := up(fmt.Sprintf("w%d", w), "n", fmt.Sprint(i), "by", fmt.Sprintf(`"w%d"`, w))
 					body := protocol.OpBody(op, domain.Author{Session: fmt.Sprintf("s%d", w), User: "u"})
-					seq, err := e.Store.Apply(t.Context(), p.ID, op, body)
+					seq, err := e.Store.Apply(t.Context(), p.ID, op, body, usecase.OpOrder{})
 					if err != nil {
 						t.Errorf("writer %d: Apply: %v", w, err)
 						return
@@ -114,7 +115,7 @@ func testConcurrency(t *testing.T, e *env) {
 						}
 						op = upFields(id, f)
 					}
-					if _, err := e.Store.Apply(t.Context(), p.ID, op, protocol.OpBody(op, author)); err != nil {
+					if _, err := e.Store.Apply(t.Context(), p.ID, op, protocol.OpBody(op, author), usecase.OpOrder{}); err != nil {
 						t.Errorf("writer %d: Apply %s %s: %v", w, op.Kind, op.ID, err)
 						return
 					}

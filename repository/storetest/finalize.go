@@ -89,7 +89,7 @@ func testFinalize(t *testing.T, e *env) {
 			{"OversizedUpsert", upFields("n1", big)},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				_, err := e.Store.Apply(t.Context(), p.ID, c.op, protocol.OpBody(c.op, author))
+				_, err := e.Store.Apply(t.Context(), p.ID, c.op, protocol.OpBody(c.op, author), usecase.OpOrder{})
 				wantErr(t, "Apply", err, domain.ErrFinalized)
 			})
 		}
@@ -124,7 +124,10 @@ func testDelete(t *testing.T, e *env) {
 		}{
 			{"Paper", func() error { _, err := e.Store.Paper(t.Context(), p.ID); return err }},
 			{"Snapshot", func() error { _, err := e.Store.Snapshot(t.Context(), p.ID); return err }},
-			{"Apply", func() error { _, err := e.Store.Apply(t.Context(), p.ID, up("n1", "a", "2"), []byte("{}")); return err }},
+			{"Apply", func() error {
+				_, err := e.Store.Apply(t.Context(), p.ID, up("n1", "a", "2"), []byte("{}"), usecase.OpOrder{})
+				return err
+			}},
 			{"Finalize", func() error { _, err := e.Store.Finalize(t.Context(), p.ID, time.Now()); return err }},
 			{"History", func() error { _, _, err := e.Store.History(t.Context(), p.ID, p.Epoch, 0); return err }},
 			{"DeleteAgain", func() error { return e.Store.Delete(t.Context(), p.ID) }},

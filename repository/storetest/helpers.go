@@ -95,8 +95,14 @@ func (a applied) frame() []byte { return protocol.OpFrame(a.seq, a.body) }
 // apply applies op and fails the test on error.
 func (e *env) apply(t *testing.T, id string, op domain.Op) applied {
 	t.Helper()
+	return e.applyAs(t, id, op, usecase.OpOrder{})
+}
+
+// applyAs applies op at order in its session and fails the test on error.
+func (e *env) applyAs(t *testing.T, id string, op domain.Op, order usecase.OpOrder) applied {
+	t.Helper()
 	body := protocol.OpBody(op, author)
-	seq, err := e.Store.Apply(t.Context(), id, op, body)
+	seq, err := e.Store.Apply(t.Context(), id, op, body, order)
 	if err != nil {
 		t.Fatalf("Apply %s %s: %v", op.Kind, op.ID, err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/papercast/papercast/domain"
 	"github.com/papercast/papercast/protocol"
+	"github.com/papercast/papercast/usecase"
 )
 
 // fieldsN returns n fields f00.. with small values.
@@ -76,7 +77,7 @@ func testLimits(t *testing.T, e *env) {
 			done := e.applyAll(t, p.ID, 0, c.setup)
 			before := e.snapshot(t, p.ID)
 			body := protocol.OpBody(c.op, author)
-			seq, err := e.Store.Apply(t.Context(), p.ID, c.op, body)
+			seq, err := e.Store.Apply(t.Context(), p.ID, c.op, body, usecase.OpOrder{})
 			wantErr(t, "Apply", err, c.err)
 
 			m := newModel()

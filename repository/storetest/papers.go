@@ -98,8 +98,14 @@ func testPapers(t *testing.T, e *env) {
 		}{
 			{"Paper", func() error { _, err := e.Store.Paper(t.Context(), id); return err }},
 			{"Snapshot", func() error { _, err := e.Store.Snapshot(t.Context(), id); return err }},
-			{"ApplyUpsert", func() error { _, err := e.Store.Apply(t.Context(), id, up("n1", "a", "1"), []byte("{}")); return err }},
-			{"ApplyDelete", func() error { _, err := e.Store.Apply(t.Context(), id, del("n1"), []byte("{}")); return err }},
+			{"ApplyUpsert", func() error {
+				_, err := e.Store.Apply(t.Context(), id, up("n1", "a", "1"), []byte("{}"), usecase.OpOrder{})
+				return err
+			}},
+			{"ApplyDelete", func() error {
+				_, err := e.Store.Apply(t.Context(), id, del("n1"), []byte("{}"), usecase.OpOrder{})
+				return err
+			}},
 			{"Finalize", func() error { _, err := e.Store.Finalize(t.Context(), id, time.Now()); return err }},
 			{"Delete", func() error { return e.Store.Delete(t.Context(), id) }},
 			{"History", func() error { _, _, err := e.Store.History(t.Context(), id, "epoch", 0); return err }},

@@ -53,6 +53,10 @@ var mutants = []mutant{
 		wrapStor: func(s usecase.Store) usecase.Store { return lenientDelete{s} },
 	},
 	{
+		name: "ApplyIgnoresTheSessionsOrder", failIn: "Apply",
+		wrapStor: func(s usecase.Store) usecase.Store { return unordered{s} },
+	},
+	{
 		name: "ListPresenceUnsorted", failIn: "Presence",
 		wrapPres: func(p usecase.PresenceStore) usecase.PresenceStore { return reversedPresence{p} },
 	},
@@ -180,14 +184,20 @@ func (s sortedSnapshot) Snapshot(ctx context.Context, id string) (domain.Documen
 
 type lenientDelete struct{ usecase.Store }
 
-func (s lenientDelete) Apply(ctx context.Context, id string, op domain.Op, body []byte) (uint64, error) {
-	seq, err := s.Store.Apply(ctx, id, op, body)
+func (s lenientDelete) Apply(ctx context.Context, id string, op domain.Op, body []byte, order usecase.OpOrder) (uint64, error) {
+	seq, err := s.Store.Apply(ctx, id, op, body, order)
 	if op.Kind == domain.OpDelete && errors.Is(err, domain.ErrNotFound) {
 		if p, perr := s.Store.Paper(ctx, id); perr == nil {
 			return p.Seq, nil
 		}
 	}
 	return seq, err
+}
+
+type unordered struct{ usecase.Store }
+
+func (s unordered) Apply(ctx context.Context, id string, op domain.Op, body []byte, _ usecase.OpOrder) (uint64, error) {
+	return s.Store.Apply(ctx, id, op, body, usecase.OpOrder{})
 }
 
 type reversedPresence struct{ usecase.PresenceStore }

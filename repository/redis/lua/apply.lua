@@ -1,6 +1,7 @@
--- apply.lua: one op on one paper, atomically: check the paper is open and
--- the merge stays within the limits (exactly paper.Limits.CheckMerge), merge
--- the fields, take the next seq, append the event frame to the bounded
+-- apply.lua: one op on one paper, atomically: check the paper is open, the
+-- op is not older than one already applied for its session (usecase.OpOrder)
+-- and the merge stays within the limits (exactly paper.Limits.CheckMerge),
+-- merge the fields, take the next seq, append the event frame to the bounded
 -- history and publish it. A rejected op writes nothing.
 --
 -- Field values are stored and published byte for byte: never cjson (it
@@ -9,13 +10,15 @@
 -- KEYS[1] meta hash      KEYS[2] field hash ("<elem>:<field>" -> JSON value)
 -- KEYS[3] element hash   ("<elem>" -> "<order> <size> <field> <field>...")
 -- KEYS[4] history list
+-- KEYS[5] the session's order string (its last applied N); absent: no check
 -- ARGV[1] history size   ARGV[2] PUBLISH or SPUBLISH   ARGV[3] channel
 -- ARGV[4] frame prefix (protocol.OpFramePrefix)   ARGV[5] op body (protocol.OpBody)
 -- ARGV[6] "u" (upsert) or "d" (delete)   ARGV[7] element id
 -- ARGV[8] max fields   ARGV[9] max element bytes   ARGV[10] max elements
 -- ARGV[11] open status
--- ARGV[12..] field name, JSON value pairs (upsert)
-local meta, fields, elems, hist = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+-- ARGV[12] the op's N in its session   ARGV[13] order memory (ms)
+-- ARGV[14..] field name, JSON value pairs (upsert)
+local meta, fields, elems, hist, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 
 -- Every op kind has its own branch below: a kind added in Go but not here
 -- must fail, not be taken for another kind.
@@ -29,6 +32,16 @@ if not status then
 end
 if status ~= ARGV[11] then
   return redis.error_reply('PAPERCAST finalized the paper is final')
+end
+
+-- An op that timed out for its caller may still arrive here, after the
+-- same session's next op (which can travel on another connection): refuse
+-- it rather than let older text overwrite newer.
+if order then
+  local last = redis.call('GET', order)
+  if last and tonumber(last) >= tonumber(ARGV[12]) then
+    return redis.error_reply('PAPERCAST stale a later op of this session was applied first')
+  end
 end
 
 local id = ARGV[7]
@@ -68,10 +81,10 @@ else
 
   -- Count and size after the merge, as paper.Limits.CheckMerge counts them:
   -- a field's size is len(name) + len(JSON value); "null" removes it.
-  local n = (#ARGV - 11) / 2
+  local n = (#ARGV - 13) / 2
   local fk = {}
   for j = 1, n do
-    local k, v = ARGV[10 + 2 * j], ARGV[11 + 2 * j]
+    local k, v = ARGV[12 + 2 * j], ARGV[13 + 2 * j]
     fk[j] = id .. ':' .. k
     if has[k] then
       count = count - 1
@@ -91,7 +104,7 @@ else
 
   local set, del = {}, {}
   for j = 1, n do
-    local k, v = ARGV[10 + 2 * j], ARGV[11 + 2 * j]
+    local k, v = ARGV[12 + 2 * j], ARGV[13 + 2 * j]
     if v == 'null' then
       if has[k] then
         del[#del + 1] = fk[j]
@@ -115,6 +128,9 @@ else
   redis.call('HSET', elems, id, table.concat(rec, ' '))
 end
 
+if order then
+  redis.call('SET', order, ARGV[12], 'PX', ARGV[13])
+end
 local seq = redis.call('HINCRBY', meta, 'seq', 1)
 local frame = ARGV[4] .. seq .. ',' .. ARGV[5]
 redis.call('RPUSH', hist, frame)
