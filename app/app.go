@@ -94,6 +94,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		MaxSessions:            cfg.Limits.MaxConnections,
 		PresenceHeartbeat:      cfg.Presence.Heartbeat,
 		StoreTimeout:           cfg.Redis.Timeout,
+		MaxOpsInFlight:         cfg.Limits.MaxOpsInFlight,
 		PresenceImmediateBelow: cfg.Presence.CoalesceAbove,
 		PresenceFlush:          cfg.Presence.Flush,
 		PresenceBudget:         cfg.Presence.BudgetPerPaper,

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/papercast/papercast/paper"
+	"github.com/papercast/papercast/usecase"
 )
 
 // Config is every setting of papercast, read from config.yaml and
@@ -84,6 +85,7 @@ type LimitsConfig struct {
 	CreatesBurst        int     `mapstructure:"creates_burst"`
 	MaxSessionsPerPaper int     `mapstructure:"max_sessions_per_paper"`
 	MaxConnections      int     `mapstructure:"max_connections"`
+	MaxOpsInFlight      int     `mapstructure:"max_ops_in_flight"`
 }
 
 // WSConfig tunes WebSocket sessions.
@@ -135,6 +137,7 @@ func Defaults() Config {
 			OpsPerSecond: 30, OpsBurst: 60, PresencePerSecond: 20, AbuseStrikes: 100,
 			CreatesPerMinute: 30, CreatesBurst: 10,
 			MaxSessionsPerPaper: 1000, MaxConnections: 20000,
+			MaxOpsInFlight: usecase.DefaultMaxOpsInFlight,
 		},
 		WS:    WSConfig{MaxFrameBytes: 32 << 10, SendBuffer: 128, WriteWait: 10 * time.Second, PongWait: 60 * time.Second},
 		Log:   LogConfig{Level: "info", Format: "text"},
@@ -259,6 +262,9 @@ func (c Config) Validate() error {
 	}
 	if c.Limits.MaxSessionsPerPaper < 1 || c.Limits.MaxConnections < 1 {
 		bad("limits.max_connections", "session limits must be at least 1")
+	}
+	if c.Limits.MaxOpsInFlight < 1 {
+		bad("limits.max_ops_in_flight", "must be at least 1, got %d", c.Limits.MaxOpsInFlight)
 	}
 	if c.WS.MaxFrameBytes < 1024 {
 		bad("ws.max_frame_bytes", "must be at least 1024, got %d", c.WS.MaxFrameBytes)

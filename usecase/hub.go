@@ -42,6 +42,9 @@ type HubOptions struct {
 	PresenceHeartbeat time.Duration
 	// StoreTimeout bounds every store call made on a session's behalf.
 	StoreTimeout time.Duration
+	// MaxOpsInFlight bounds the ops of this replica waiting on the store;
+	// past it Edit refuses with domain.ErrOverloaded (see inflight.go).
+	MaxOpsInFlight int
 	// Presence in rooms of PresenceImmediateBelow sessions or more is
 	// coalesced (latest per session) and passed on every PresenceFlush,
 	// within PresenceBudget deliveries per second per room.
@@ -59,6 +62,9 @@ func (o *HubOptions) defaults() {
 	}
 	if o.StoreTimeout <= 0 {
 		o.StoreTimeout = 5 * time.Second
+	}
+	if o.MaxOpsInFlight <= 0 {
+		o.MaxOpsInFlight = DefaultMaxOpsInFlight
 	}
 	if o.PresenceImmediateBelow <= 0 {
 		o.PresenceImmediateBelow = 32
@@ -84,6 +90,7 @@ type Hub struct {
 	opts     HubOptions
 	log      *slog.Logger
 	metrics  HubMetrics
+	ops      *inflight
 
 	mu       sync.Mutex
 	rooms    map[string]*room
@@ -127,6 +134,7 @@ func NewHub(store Store, presence PresenceStore, bus Bus, limits paper.Limits, o
 	}
 	h := &Hub{
 		store: store, presence: presence, bus: bus, limits: limits, opts: opts, log: log, metrics: metrics,
+		ops:   newInflight(opts.MaxOpsInFlight),
 		rooms: make(map[string]*room),
 		stop:  make(chan struct{}),
 	}
@@ -376,11 +384,16 @@ func (m *Member) presenceEntry(state json.RawMessage) domain.Presence {
 // Edit validates an op and applies it; the returned seq is for the ack. The
 // op frame reaches every session (this one included) through the bus. The
 // store applies a session's ops in the order of its Edit calls, or refuses
-// one that arrives after a later one (OpOrder).
+// one that arrives after a later one (OpOrder). ErrOverloaded (nothing
+// applied) when the replica already has MaxOpsInFlight ops at the store.
 func (m *Member) Edit(ctx context.Context, op domain.Op) (uint64, error) {
 	if err := m.hub.limits.ValidateOp(op); err != nil {
 		return 0, err
 	}
+	if !m.hub.ops.acquire() {
+		return 0, fmt.Errorf("%s %s on %s: %w", op.Kind, op.ID, m.room.id, domain.ErrOverloaded)
+	}
+	defer m.hub.ops.release()
 	ctx, cancel := context.WithTimeout(ctx, m.hub.opts.StoreTimeout)
 	defer cancel()
 	order := OpOrder{Session: m.author.Session, N: m.sent.Add(1)}
