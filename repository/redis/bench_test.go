@@ -35,15 +35,20 @@ func BenchmarkApplyRedis(b *testing.B) {
 		}}
 		bodies[i] = protocol.OpBody(ops[i], writer)
 	}
+	// next applies a session's next op.
+	next := func(paperID string, order *usecase.OpOrder) error {
+		i := int(order.N) % len(ops)
+		order.N++
+		_, err := s.Apply(ctx, paperID, ops[i], bodies[i], *order)
+		return err
+	}
 	b.Run("serial", func(b *testing.B) {
 		p := newPaper(b, s)
 		b.ReportAllocs()
 		defer reportRedisTime(b, srv)()
 		order := usecase.OpOrder{Session: usecase.NewSessionID()}
 		for b.Loop() {
-			i := int(order.N) % len(ops)
-			order.N++
-			if _, err := s.Apply(ctx, p.ID, ops[i], bodies[i], order); err != nil {
+			if err := next(p.ID, &order); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -61,9 +66,7 @@ func BenchmarkApplyRedis(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				order := usecase.OpOrder{Session: usecase.NewSessionID()}
 				for pb.Next() {
-					i := int(order.N) % len(ops)
-					order.N++
-					if _, err := s.Apply(ctx, p.ID, ops[i], bodies[i], order); err != nil {
+					if err := next(p.ID, &order); err != nil {
 						b.Error(err)
 						return
 					}
