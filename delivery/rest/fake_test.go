@@ -156,17 +156,19 @@ func (f *fakeService) Ready(context.Context) error {
 // harness is one server: the echo built by NewEcho + Register, its fake
 // service and its captured JSON log.
 type harness struct {
-	e   *echo.Echo
-	f   *fakeService
-	log *logtest.Buffer
+	e     *echo.Echo
+	f     *fakeService
+	cards *fakeCards
+	log   *logtest.Buffer
 }
 
 func newHarness(t *testing.T, opts rest.Options) *harness {
 	t.Helper()
 	buf := &logtest.Buffer{}
 	log := slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h := &harness{e: rest.NewEcho(opts, log), f: newFake(), log: buf}
+	h := &harness{e: rest.NewEcho(opts, log), f: newFake(), cards: &fakeCards{}, log: buf}
 	rest.Register(h.e, h.f)
+	rest.RegisterCards(h.e, h.f, h.cards)
 	return h
 }
 

@@ -157,13 +157,23 @@ func (h *handlers) get(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if inm := c.Request().Header.Get("If-None-Match"); inm != "" && etagMatches(inm, etag(doc.Paper)) {
-		hdr := c.Response().Header()
-		hdr.Set("ETag", etag(doc.Paper))
-		hdr.Set(echo.HeaderCacheControl, "no-cache")
+	if notModified(c, etag(doc.Paper)) {
 		return c.NoContent(http.StatusNotModified)
 	}
 	return writeDocument(c, doc)
+}
+
+// notModified answers If-None-Match: when the request's tags match tag, it
+// sets the 304's headers and reports true.
+func notModified(c echo.Context, tag string) bool {
+	inm := c.Request().Header.Get("If-None-Match")
+	if inm == "" || !etagMatches(inm, tag) {
+		return false
+	}
+	hdr := c.Response().Header()
+	hdr.Set("ETag", tag)
+	hdr.Set(echo.HeaderCacheControl, "no-cache")
+	return true
 }
 
 func (h *handlers) finalize(c echo.Context) error {
