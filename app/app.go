@@ -17,6 +17,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/papercast/papercast/card"
 	"github.com/papercast/papercast/delivery/admin"
 	"github.com/papercast/papercast/delivery/jwtauth"
 	"github.com/papercast/papercast/delivery/rest"
@@ -121,6 +122,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.echo.Use(createLimit(cfg.Limits))
 	rest.Register(a.echo, a.papers)
+	cards := card.NewCards(card.NewRenderer(cfg.CardOptions()), cfg.Card.CacheBytes, cfg.Card.RenderTimeout)
+	if err := cards.Check(); err != nil {
+		// Not fatal: everything but the card routes works, and those answer
+		// 503 with this error in the log until the fonts are installed.
+		log.Warn("card rendering unavailable: fonts missing", "error", err)
+	}
+	rest.RegisterCards(a.echo, a.papers, cards)
 	a.ws = ws.New(a.hub, ws.Options{
 		Identify:          identify,
 		MaxFrameBytes:     cfg.WS.MaxFrameBytes,

@@ -12,6 +12,7 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 
+	"github.com/papercast/papercast/card"
 	"github.com/papercast/papercast/paper"
 	"github.com/papercast/papercast/usecase"
 )
@@ -29,6 +30,7 @@ type Config struct {
 	Log      LogConfig      `mapstructure:"log"`
 	Admin    AdminConfig    `mapstructure:"admin"`
 	Auth     AuthConfig     `mapstructure:"auth"`
+	Card     CardConfig     `mapstructure:"card"`
 }
 
 // ServerConfig is the HTTP listener.
@@ -119,6 +121,34 @@ type JWTConfig struct {
 	HMACSecret string `mapstructure:"hmac_secret"`
 }
 
+// CardConfig bounds the rendering of finished cards
+// (GET /v1/papers/{id}/card.png and card.pdf).
+type CardConfig struct {
+	// FontsRegular and FontsBold are font files in fallback order.
+	FontsRegular  []string      `mapstructure:"fonts_regular"`
+	FontsBold     []string      `mapstructure:"fonts_bold"`
+	MaxNotes      int           `mapstructure:"max_notes"`
+	MaxPixels     int           `mapstructure:"max_pixels"`
+	Workers       int           `mapstructure:"workers"`
+	MaxQueue      int           `mapstructure:"max_queue"`
+	QueueWait     time.Duration `mapstructure:"queue_wait"`
+	RenderTimeout time.Duration `mapstructure:"render_timeout"`
+	CacheBytes    int64         `mapstructure:"cache_bytes"`
+}
+
+// CardOptions are the card renderer's options from the config.
+func (c Config) CardOptions() card.Options {
+	q := c.Card.MaxQueue
+	if q == 0 {
+		q = -1 // card.Options reads 0 as "the default"; here it means none
+	}
+	return card.Options{
+		Regular: c.Card.FontsRegular, Bold: c.Card.FontsBold,
+		MaxNotes: c.Card.MaxNotes, MaxPixels: c.Card.MaxPixels,
+		Workers: c.Card.Workers, MaxQueue: q, QueueWait: c.Card.QueueWait,
+	}
+}
+
 // Defaults is the configuration when nothing is set; config.yaml repeats it
 // with the reason for each value.
 func Defaults() Config {
@@ -142,6 +172,12 @@ func Defaults() Config {
 		WS:    WSConfig{MaxFrameBytes: 32 << 10, SendBuffer: 128, WriteWait: 10 * time.Second, PongWait: 60 * time.Second},
 		Log:   LogConfig{Level: "info", Format: "text"},
 		Admin: AdminConfig{Peers: []string{}},
+		Card: CardConfig{
+			FontsRegular: card.DefaultRegular, FontsBold: card.DefaultBold,
+			MaxNotes: card.DefaultMaxNotes, MaxPixels: card.DefaultMaxPixels,
+			Workers: card.DefaultWorkers, MaxQueue: card.DefaultMaxQueue, QueueWait: card.DefaultQueueWait,
+			RenderTimeout: card.DefaultRenderTimeout, CacheBytes: card.DefaultCacheBytes,
+		},
 	}
 }
 
@@ -274,6 +310,18 @@ func (c Config) Validate() error {
 	}
 	if c.WS.WriteWait <= 0 || c.WS.PongWait <= 0 {
 		bad("ws.pong_wait", "timeouts must be positive")
+	}
+	if len(c.Card.FontsRegular) == 0 || len(c.Card.FontsBold) == 0 {
+		bad("card.fonts_regular", "card.fonts_regular and card.fonts_bold each need at least one font file")
+	}
+	if c.Card.MaxNotes < 1 || c.Card.MaxPixels < 1<<20 {
+		bad("card.max_pixels", "card.max_notes must be at least 1 and card.max_pixels at least 1048576, got %d and %d", c.Card.MaxNotes, c.Card.MaxPixels)
+	}
+	if c.Card.Workers < 1 || c.Card.MaxQueue < 0 {
+		bad("card.workers", "card.workers must be at least 1 and card.max_queue not negative, got %d and %d", c.Card.Workers, c.Card.MaxQueue)
+	}
+	if c.Card.QueueWait <= 0 || c.Card.RenderTimeout <= 0 || c.Card.CacheBytes < 0 {
+		bad("card.render_timeout", "card.queue_wait and card.render_timeout must be positive and card.cache_bytes not negative")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

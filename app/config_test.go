@@ -37,6 +37,10 @@ func TestEveryKeyHasAnEnvOverride(t *testing.T) {
 		{"PAPERCAST_WS_SEND_BUFFER", "64", func(c app.Config) any { return c.WS.SendBuffer }, 64},
 		{"PAPERCAST_LOG_FORMAT", "json", func(c app.Config) any { return c.Log.Format }, "json"},
 		{"PAPERCAST_ADMIN_TOKEN", "tok", func(c app.Config) any { return c.Admin.Token }, "tok"},
+		{"PAPERCAST_CARD_FONTS_REGULAR", "/f/a.ttf,/f/b.ttf", func(c app.Config) any { return c.Card.FontsRegular }, []string{"/f/a.ttf", "/f/b.ttf"}},
+		{"PAPERCAST_CARD_WORKERS", "3", func(c app.Config) any { return c.Card.Workers }, 3},
+		{"PAPERCAST_CARD_QUEUE_WAIT", "1s", func(c app.Config) any { return c.Card.QueueWait }, time.Second},
+		{"PAPERCAST_CARD_CACHE_BYTES", "1048576", func(c app.Config) any { return c.Card.CacheBytes }, int64(1 << 20)},
 		{"PAPERCAST_AUTH_JWT_HMAC_SECRET", "0123456789abcdef0123456789abcdef", func(c app.Config) any { return c.Auth.JWT.HMACSecret }, "0123456789abcdef0123456789abcdef"},
 	}
 	for _, tt := range tests {
@@ -73,6 +77,8 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		{"PAPERCAST_LOG_LEVEL", "loud", "log.level"},
 		{"PAPERCAST_SERVER_TLS_CERT", "/x.pem", "server.tls_cert"},
 		{"PAPERCAST_WS_SEND_BUFFER", "2", "ws.send_buffer"},
+		{"PAPERCAST_CARD_WORKERS", "0", "card.workers"},
+		{"PAPERCAST_CARD_MAX_PIXELS", "1000", "card.max_pixels"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {
