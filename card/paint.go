@@ -199,22 +199,27 @@ func shadow(dst *image.RGBA, r image.Rectangle) {
 	if sr.Dx() < 2*m+1 || sr.Dy() < 2*m+1 {
 		return
 	}
-	mask := image.NewAlpha(image.Rect(0, 0, sr.Dx(), sr.Dy()))
 	w, h := sr.Dx(), sr.Dy()
-	a := func(x, y int) *image.Uniform { return image.NewUniform(color.Alpha{p.Pix[y*p.Stride+x]}) }
-	// corners
-	draw.Draw(mask, image.Rect(0, 0, m, m), p, image.Pt(0, 0), draw.Src)
-	draw.Draw(mask, image.Rect(w-m, 0, w, m), p, image.Pt(m+1, 0), draw.Src)
-	draw.Draw(mask, image.Rect(0, h-m, m, h), p, image.Pt(0, m+1), draw.Src)
-	draw.Draw(mask, image.Rect(w-m, h-m, w, h), p, image.Pt(m+1, m+1), draw.Src)
-	// edges: each row (top, bottom) or column (left, right) is one value
-	for i := range m {
-		draw.Draw(mask, image.Rect(m, i, w-m, i+1), a(m, i), image.Point{}, draw.Src)
-		draw.Draw(mask, image.Rect(m, h-m+i, w-m, h-m+i+1), a(m, m+1+i), image.Point{}, draw.Src)
-		draw.Draw(mask, image.Rect(i, m, i+1, h-m), a(i, m), image.Point{}, draw.Src)
-		draw.Draw(mask, image.Rect(w-m+i, m, w-m+i+1, h-m), a(m+1+i, m), image.Point{}, draw.Src)
+	mask := image.NewAlpha(image.Rect(0, 0, w, h))
+	ps := p.Stride
+	for y := range h {
+		// The patch row this mask row takes its profile from: the top m
+		// rows and bottom m rows are the patch's, the middle its centre.
+		py := m
+		if y < m {
+			py = y
+		} else if y >= h-m {
+			py = y - (h - m) + m + 1
+		}
+		row := mask.Pix[y*mask.Stride : y*mask.Stride+w]
+		src := p.Pix[py*ps : py*ps+2*m+1]
+		copy(row[:m], src[:m])
+		mid := src[m]
+		for x := m; x < w-m; x++ {
+			row[x] = mid
+		}
+		copy(row[w-m:], src[m+1:])
 	}
-	draw.Draw(mask, image.Rect(m, m, w-m, h-m), a(m, m), image.Point{}, draw.Src)
 	draw.DrawMask(dst, sr, image.NewUniform(color.NRGBA{0, 0, 0, shadowAlpha}), image.Point{}, mask, image.Point{}, draw.Over)
 }
 

@@ -77,7 +77,7 @@ func (o Options) withDefaults() Options {
 var ErrBusy = fmt.Errorf("card renderer busy: %w", domain.ErrUnavailable)
 
 // Renderer draws cards. Fonts are parsed on the first render (about a
-// second and ~30 MB for the default set) and shared afterwards; at most
+// second and ~46 MB for the default set) and shared afterwards; at most
 // Options.Workers cards are drawn at once. Safe for concurrent use.
 type Renderer struct {
 	opts    Options
