@@ -140,30 +140,23 @@ func boxBlur(src *image.Alpha, r int) *image.Alpha {
 	w, h := src.Rect.Dx(), src.Rect.Dy()
 	tmp := image.NewAlpha(src.Rect)
 	dst := image.NewAlpha(src.Rect)
-	n := 2*r + 1
-	for y := range h {
-		for x := range w {
-			sum := 0
-			for k := x - r; k <= x+r; k++ {
-				if k >= 0 && k < w {
-					sum += int(src.Pix[y*src.Stride+k])
-				}
-			}
-			tmp.Pix[y*tmp.Stride+x] = uint8(sum / n)
-		}
-	}
-	for y := range h {
-		for x := range w {
-			sum := 0
-			for k := y - r; k <= y+r; k++ {
-				if k >= 0 && k < h {
-					sum += int(tmp.Pix[k*tmp.Stride+x])
-				}
-			}
-			dst.Pix[y*dst.Stride+x] = uint8(sum / n)
-		}
-	}
+	boxPass(tmp.Pix, src.Pix, w, h, 1, src.Stride, r)
+	boxPass(dst.Pix, tmp.Pix, h, w, src.Stride, 1, r)
 	return dst
+}
+
+// boxPass blurs n pixels along one axis, for each of lines lines: pixel i
+// of line j is at j*lineStep + i*step.
+func boxPass(dst, src []uint8, n, lines, step, lineStep, r int) {
+	for j := range lines {
+		for i := range n {
+			sum := 0
+			for k := max(0, i-r); k <= min(n-1, i+r); k++ {
+				sum += int(src[j*lineStep+k*step])
+			}
+			dst[j*lineStep+i*step] = uint8(sum / (2*r + 1))
+		}
+	}
 }
 
 // roundedRect fills r with corners of radius noteRadius.

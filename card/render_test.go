@@ -124,13 +124,19 @@ func keepArtifact(t *testing.T, name string, b []byte) {
 	}
 }
 
-func TestCardPNGShowsEveryNote(t *testing.T) {
+// realisticPNG renders the realistic card through a Renderer.
+func realisticPNG(t *testing.T) (Card, []byte) {
+	t.Helper()
 	c := realistic()
-	r := NewRenderer(Options{})
-	b, err := r.PNG(context.Background(), c)
+	b, err := NewRenderer(Options{}).PNG(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, b
+}
+
+func TestCardPNGShowsEveryNote(t *testing.T) {
+	c, b := realisticPNG(t)
 	keepArtifact(t, "card-realistic.png", b)
 	img, err := png.Decode(bytes.NewReader(b))
 	if err != nil {
@@ -385,12 +391,7 @@ func TestMissingFontIsAClearError(t *testing.T) {
 }
 
 func TestCardPDFOpensAsTheCard(t *testing.T) {
-	c := realistic()
-	r := NewRenderer(Options{})
-	pngBytes, err := r.PNG(context.Background(), c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, pngBytes := realisticPNG(t)
 	pdf, err := PDF(pngBytes, c)
 	if err != nil {
 		t.Fatal(err)
