@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,7 +16,12 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/papercast/papercast/card"
+	"github.com/papercast/papercast/delivery/jwtauth"
+	"github.com/papercast/papercast/delivery/rest"
+	"github.com/papercast/papercast/delivery/ws"
 	"github.com/papercast/papercast/paper"
+	"github.com/papercast/papercast/repository/memory"
+	redisstore "github.com/papercast/papercast/repository/redis"
 	"github.com/papercast/papercast/usecase"
 )
 
@@ -79,6 +87,7 @@ type LimitsConfig struct {
 	MaxElements         int     `mapstructure:"max_elements"`
 	MaxPresenceBytes    int     `mapstructure:"max_presence_bytes"`
 	MaxTitleChars       int     `mapstructure:"max_title_chars"`
+	MaxToChars          int     `mapstructure:"max_to_chars"`
 	OpsPerSecond        float64 `mapstructure:"ops_per_second"`
 	OpsBurst            int     `mapstructure:"ops_burst"`
 	PresencePerSecond   float64 `mapstructure:"presence_per_second"`
@@ -149,27 +158,44 @@ func (c Config) CardOptions() card.Options {
 	}
 }
 
-// Defaults is the configuration when nothing is set; config.yaml repeats it
-// with the reason for each value.
+// Defaults is the configuration when nothing is set. Each package owns the
+// defaults of its own settings (paper.DefaultLimits, usecase.DefaultHubOptions,
+// ws.DefaultOptions, the stores' DefaultOptions) and Defaults takes them from
+// there; only the settings app itself applies are set here. config.yaml
+// repeats every value with the reason for it (a test keeps them equal).
 func Defaults() Config {
 	l := paper.DefaultLimits()
+	hub := usecase.DefaultHubOptions()
+	wso := ws.DefaultOptions()
+	rd := redisstore.DefaultOptions()
 	return Config{
-		Server: ServerConfig{Addr: ":8080", ShutdownTimeout: 15 * time.Second, BodyLimit: 64 << 10, AllowedOrigins: []string{}},
-		Store:  "memory",
-		Redis: RedisConfig{
-			Addrs: []string{"127.0.0.1:6379"}, Mode: "auto", KeyPrefix: "pc:", Timeout: 5 * time.Second,
+		Server: ServerConfig{
+			Addr: ":8080", ShutdownTimeout: 15 * time.Second, AllowedOrigins: []string{},
+			BodyLimit: rest.DefaultBodyLimit,
 		},
-		History:  HistoryConfig{Size: 1000},
-		Presence: PresenceConfig{TTL: 30 * time.Second, Heartbeat: 10 * time.Second, CoalesceAbove: 32, Flush: 50 * time.Millisecond, BudgetPerPaper: 2000},
+		Store: "memory",
+		Redis: RedisConfig{
+			Addrs: []string{"127.0.0.1:6379"}, Mode: rd.Mode, KeyPrefix: rd.KeyPrefix, Timeout: rd.CommandTimeout,
+		},
+		History: HistoryConfig{Size: usecase.DefaultHistorySize},
+		Presence: PresenceConfig{
+			TTL: usecase.DefaultPresenceTTL, Heartbeat: hub.PresenceHeartbeat,
+			CoalesceAbove: hub.PresenceImmediateBelow, Flush: hub.PresenceFlush, BudgetPerPaper: hub.PresenceBudget,
+		},
 		Limits: LimitsConfig{
 			MaxFields: l.MaxFields, MaxValueBytes: l.MaxValueBytes, MaxElementBytes: l.MaxElementBytes,
-			MaxElements: l.MaxElements, MaxPresenceBytes: l.MaxPresenceBytes, MaxTitleChars: l.MaxTitleChars,
-			OpsPerSecond: 30, OpsBurst: 60, PresencePerSecond: 20, AbuseStrikes: 100,
+			MaxElements: l.MaxElements, MaxPresenceBytes: l.MaxPresenceBytes,
+			MaxTitleChars: l.MaxTitleChars, MaxToChars: l.MaxToChars,
+			OpsPerSecond: wso.OpsPerSecond, OpsBurst: wso.OpsBurst,
+			PresencePerSecond: wso.PresencePerSecond, AbuseStrikes: wso.AbuseStrikes,
 			CreatesPerMinute: 30, CreatesBurst: 10,
-			MaxSessionsPerPaper: 1000, MaxConnections: 20000,
-			MaxOpsInFlight: usecase.DefaultMaxOpsInFlight,
+			MaxSessionsPerPaper: hub.MaxSessionsPerPaper, MaxConnections: hub.MaxSessions,
+			MaxOpsInFlight: hub.MaxOpsInFlight,
 		},
-		WS:    WSConfig{MaxFrameBytes: 32 << 10, SendBuffer: 128, WriteWait: 10 * time.Second, PongWait: 60 * time.Second},
+		WS: WSConfig{
+			MaxFrameBytes: wso.MaxFrameBytes, SendBuffer: wso.SendBuffer,
+			WriteWait: wso.WriteWait, PongWait: wso.PongWait,
+		},
 		Log:   LogConfig{Level: "info", Format: "text"},
 		Admin: AdminConfig{Peers: []string{}},
 		Card: CardConfig{
@@ -186,7 +212,78 @@ func (c Config) PaperLimits() paper.Limits {
 	return paper.Limits{
 		MaxFields: c.Limits.MaxFields, MaxValueBytes: c.Limits.MaxValueBytes, MaxElementBytes: c.Limits.MaxElementBytes,
 		MaxElements: c.Limits.MaxElements, MaxPresenceBytes: c.Limits.MaxPresenceBytes,
-		MaxTitleChars: c.Limits.MaxTitleChars, MaxToChars: c.Limits.MaxTitleChars,
+		MaxTitleChars: c.Limits.MaxTitleChars, MaxToChars: c.Limits.MaxToChars,
+	}
+}
+
+// memoryOptions configure the embedded store.
+func (c Config) memoryOptions() memory.Options {
+	return memory.Options{Limits: c.PaperLimits(), HistorySize: c.History.Size, PresenceTTL: c.Presence.TTL}
+}
+
+// redisOptions configure the Redis store (without an observer).
+func (c Config) redisOptions() redisstore.Options {
+	return redisstore.Options{
+		Addrs: c.Redis.Addrs, Mode: c.Redis.Mode, MasterSet: c.Redis.MasterSet,
+		Username: c.Redis.Username, Password: c.Redis.Password, DB: c.Redis.DB, TLS: c.Redis.TLS,
+		KeyPrefix: c.Redis.KeyPrefix, HistorySize: c.History.Size, PresenceTTL: c.Presence.TTL,
+		Limits: c.PaperLimits(), DialTimeout: c.Redis.Timeout, CommandTimeout: c.Redis.Timeout,
+	}
+}
+
+// hubOptions configure the hub.
+func (c Config) hubOptions() usecase.HubOptions {
+	return usecase.HubOptions{
+		MaxSessionsPerPaper:    c.Limits.MaxSessionsPerPaper,
+		MaxSessions:            c.Limits.MaxConnections,
+		PresenceHeartbeat:      c.Presence.Heartbeat,
+		StoreTimeout:           c.Redis.Timeout,
+		MaxOpsInFlight:         c.Limits.MaxOpsInFlight,
+		PresenceImmediateBelow: c.Presence.CoalesceAbove,
+		PresenceFlush:          c.Presence.Flush,
+		PresenceBudget:         c.Presence.BudgetPerPaper,
+	}
+}
+
+// wsOptions configure the WebSocket delivery (identity from the query, until
+// JWT mode sets Identify).
+func (c Config) wsOptions() ws.Options {
+	return ws.Options{
+		MaxFrameBytes:     c.WS.MaxFrameBytes,
+		SendBuffer:        c.WS.SendBuffer,
+		WriteWait:         c.WS.WriteWait,
+		PongWait:          c.WS.PongWait,
+		OpsPerSecond:      c.Limits.OpsPerSecond,
+		OpsBurst:          c.Limits.OpsBurst,
+		PresencePerSecond: c.Limits.PresencePerSecond,
+		AbuseStrikes:      c.Limits.AbuseStrikes,
+		CheckOrigin: func(r *http.Request) bool {
+			return rest.OriginAllowed(r.Header.Get("Origin"), r.Host, c.Server.AllowedOrigins, c.Server.Dev)
+		},
+	}
+}
+
+// Keys lists every config key (section.key), in the order of Config: the
+// keys config.yaml must hold, and the PAPERCAST_<SECTION>_<KEY> variables.
+func Keys() []string {
+	var keys []string
+	eachKey(reflect.ValueOf(Config{}), "", func(key string, _ reflect.Value) { keys = append(keys, key) })
+	return keys
+}
+
+// eachKey calls fn for every leaf setting of the struct val with its key.
+func eachKey(val reflect.Value, prefix string, fn func(key string, v reflect.Value)) {
+	t := val.Type()
+	for i := 0; i < t.NumField(); i++ {
+		key := t.Field(i).Tag.Get("mapstructure")
+		if prefix != "" {
+			key = prefix + "." + key
+		}
+		if f := val.Field(i); f.Kind() == reflect.Struct {
+			eachKey(f, key, fn)
+		} else {
+			fn(key, f)
+		}
 	}
 }
 
@@ -194,7 +291,9 @@ func (c Config) PaperLimits() paper.Limits {
 // it exists) and the environment, then validates the result.
 func Load(path string) (Config, error) {
 	v := viper.New()
-	setDefaults(v, "", reflect.ValueOf(Defaults()))
+	// Unmarshal only sees environment variables for keys viper already
+	// knows: register every key with its default.
+	eachKey(reflect.ValueOf(Defaults()), "", func(key string, val reflect.Value) { v.SetDefault(key, val.Interface()) })
 	v.SetEnvPrefix("PAPERCAST")
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
@@ -209,13 +308,16 @@ func Load(path string) (Config, error) {
 			return Config{}, fmt.Errorf("read config %s: %w", path, err)
 		}
 	}
+	if err := unknownKeys(v.AllKeys()); err != nil {
+		return Config{}, err
+	}
 	var c Config
 	err := v.Unmarshal(&c, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
 		mapstructure.StringToTimeDurationHookFunc(),
 		mapstructure.StringToSliceHookFunc(","),
 	)))
 	if err != nil {
-		return Config{}, fmt.Errorf("config: %w", err)
+		return Config{}, errors.Join(keyErrors(err, v.Get)...)
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
@@ -223,115 +325,209 @@ func Load(path string) (Config, error) {
 	return c, nil
 }
 
-// setDefaults registers every key of the struct with viper: Unmarshal only
-// sees environment variables for keys viper already knows.
-func setDefaults(v *viper.Viper, prefix string, val reflect.Value) {
-	t := val.Type()
-	for i := 0; i < t.NumField(); i++ {
-		key := t.Field(i).Tag.Get("mapstructure")
-		if prefix != "" {
-			key = prefix + "." + key
+// unknownKeys reports keys of the config file that papercast does not have
+// (a typo would otherwise leave the default in force without a word).
+func unknownKeys(keys []string) error {
+	known := map[string]bool{}
+	for _, k := range Keys() {
+		known[k] = true
+		for i := range k {
+			if k[i] == '.' {
+				known[k[:i]] = true // a section with the wrong shape fails to decode instead
+			}
 		}
-		f := val.Field(i)
-		if f.Kind() == reflect.Struct {
-			setDefaults(v, key, f)
-			continue
+	}
+	var errs []error
+	for _, k := range keys {
+		if !known[k] {
+			errs = append(errs, fmt.Errorf("config %s: unknown key (config.yaml lists every key)", k))
 		}
-		v.SetDefault(key, f.Interface())
+	}
+	return errors.Join(errs...)
+}
+
+// keyErrors turns mapstructure's decode errors (a value of the wrong type)
+// into one "config <key>: <value>: ..." error per key; value looks a key's
+// value up. (Only strings are secret, and a string never fails to decode.)
+func keyErrors(err error, value func(key string) any) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, keyErrors(e, value)...)
+		}
+		return out
+	}
+	var de *mapstructure.DecodeError
+	if errors.As(err, &de) {
+		var nested *mapstructure.DecodeError
+		if errors.As(de.Unwrap(), &nested) {
+			return keyErrors(de.Unwrap(), value)
+		}
+		if de.Name() == "" {
+			return []error{fmt.Errorf("config: %w", de.Unwrap())}
+		}
+		return []error{fmt.Errorf("config %s: %q: %w", de.Name(), fmt.Sprint(value(de.Name())), de.Unwrap())}
+	}
+	if u := errors.Unwrap(err); u != nil {
+		return keyErrors(u, value)
+	}
+	return []error{fmt.Errorf("config: %w", err)}
+}
+
+// Validate reports every bad value, each as "config <key>: <what would be
+// right>", so one message names exactly the key to fix.
+func (c Config) Validate() error {
+	var v validator
+	if _, _, err := net.SplitHostPort(c.Server.Addr); err != nil {
+		v.bad("server.addr", "%q is not host:port (e.g. \":8080\")", c.Server.Addr)
+	}
+	if c.Server.TLSCert != "" && c.Server.TLSKey == "" {
+		v.bad("server.tls_cert", "is set without server.tls_key: set both, or neither")
+	}
+	if c.Server.TLSKey != "" && c.Server.TLSCert == "" {
+		v.bad("server.tls_key", "is set without server.tls_cert: set both, or neither")
+	}
+	positive(&v, "server.shutdown_timeout", c.Server.ShutdownTimeout)
+	for _, o := range c.Server.AllowedOrigins {
+		if err := rest.CheckAllowedOrigin(o); err != nil {
+			v.bad("server.allowed_origins", "%v", err)
+		}
+	}
+	atLeast(&v, "server.body_limit", c.Server.BodyLimit, 1024)
+	v.oneOf("store", c.Store, "memory", "redis")
+
+	if c.Store == "redis" && len(c.Redis.Addrs) == 0 {
+		v.bad("redis.addrs", "needs at least one host:port")
+	}
+	for _, a := range c.Redis.Addrs {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			v.bad("redis.addrs", "%q is not host:port", a)
+		}
+	}
+	v.oneOf("redis.mode", c.Redis.Mode, redisstore.ModeAuto, redisstore.ModeStandalone, redisstore.ModeSentinel, redisstore.ModeCluster)
+	switch {
+	case c.Redis.Mode == redisstore.ModeSentinel && c.Redis.MasterSet == "":
+		v.bad("redis.master_set", "is required in sentinel mode")
+	case c.Redis.MasterSet != "" && (c.Redis.Mode == redisstore.ModeStandalone || c.Redis.Mode == redisstore.ModeCluster):
+		v.bad("redis.master_set", "only applies to sentinel (or auto) mode, and redis.mode is %s", c.Redis.Mode)
+	}
+	switch {
+	case c.Redis.DB < 0:
+		v.bad("redis.db", "must not be negative, got %d", c.Redis.DB)
+	case c.Redis.DB != 0 && c.Redis.Mode == redisstore.ModeCluster:
+		v.bad("redis.db", "must be 0 in cluster mode (a cluster has only db 0), got %d", c.Redis.DB)
+	}
+	if err := redisstore.CheckKeyPrefix(c.Redis.KeyPrefix); err != nil {
+		v.bad("redis.key_prefix", "%v", err)
+	}
+	positive(&v, "redis.timeout", c.Redis.Timeout)
+
+	atLeast(&v, "history.size", c.History.Size, 1)
+
+	ttl := atLeast(&v, "presence.ttl", c.Presence.TTL, time.Millisecond)
+	if positive(&v, "presence.heartbeat", c.Presence.Heartbeat) && ttl && c.Presence.Heartbeat >= c.Presence.TTL {
+		v.bad("presence.heartbeat", "must be shorter than presence.ttl (%s), got %s", c.Presence.TTL, c.Presence.Heartbeat)
+	}
+	atLeast(&v, "presence.coalesce_above", c.Presence.CoalesceAbove, 1)
+	positive(&v, "presence.flush", c.Presence.Flush)
+	atLeast(&v, "presence.budget_per_paper", c.Presence.BudgetPerPaper, 1)
+
+	if err := c.PaperLimits().Validate(); err != nil {
+		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+			var le *paper.LimitError
+			if errors.As(e, &le) {
+				v.bad("limits."+le.Limit, "%s", le.Problem)
+			} else {
+				v.bad("limits", "%v", e)
+			}
+		}
+	}
+	positive(&v, "limits.ops_per_second", c.Limits.OpsPerSecond)
+	atLeast(&v, "limits.ops_burst", c.Limits.OpsBurst, 1)
+	positive(&v, "limits.presence_per_second", c.Limits.PresencePerSecond)
+	atLeast(&v, "limits.abuse_strikes", c.Limits.AbuseStrikes, 1)
+	positive(&v, "limits.creates_per_minute", c.Limits.CreatesPerMinute)
+	atLeast(&v, "limits.creates_burst", c.Limits.CreatesBurst, 1)
+	atLeast(&v, "limits.max_sessions_per_paper", c.Limits.MaxSessionsPerPaper, 1)
+	atLeast(&v, "limits.max_connections", c.Limits.MaxConnections, 1)
+	atLeast(&v, "limits.max_ops_in_flight", c.Limits.MaxOpsInFlight, 1)
+
+	atLeast(&v, "ws.max_frame_bytes", c.WS.MaxFrameBytes, 1024)
+	atLeast(&v, "ws.send_buffer", c.WS.SendBuffer, 8)
+	positive(&v, "ws.write_wait", c.WS.WriteWait)
+	positive(&v, "ws.pong_wait", c.WS.PongWait)
+
+	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	v.oneOf("log.format", c.Log.Format, "text", "json")
+
+	for _, p := range c.Admin.Peers {
+		if u, err := url.Parse(p); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.bad("admin.peers", "%q is not a base URL (http(s)://host[:port])", p)
+		}
+	}
+	if s := c.Auth.JWT.HMACSecret; s != "" {
+		if _, err := jwtauth.New(s); err != nil {
+			v.bad("auth.jwt.hmac_secret", "%v", err)
+		}
+	}
+
+	v.fontList("card.fonts_regular", c.Card.FontsRegular)
+	v.fontList("card.fonts_bold", c.Card.FontsBold)
+	atLeast(&v, "card.max_notes", c.Card.MaxNotes, 1)
+	atLeast(&v, "card.max_pixels", c.Card.MaxPixels, 1<<20)
+	atLeast(&v, "card.workers", c.Card.Workers, 1)
+	atLeast(&v, "card.max_queue", c.Card.MaxQueue, 0)
+	positive(&v, "card.queue_wait", c.Card.QueueWait)
+	positive(&v, "card.render_timeout", c.Card.RenderTimeout)
+	atLeast(&v, "card.cache_bytes", c.Card.CacheBytes, 0)
+	return errors.Join(v.errs...)
+}
+
+// validator collects one error per bad key.
+type validator struct{ errs []error }
+
+func (v *validator) bad(key, format string, args ...any) {
+	v.errs = append(v.errs, fmt.Errorf("config %s: %s", key, fmt.Sprintf(format, args...)))
+}
+
+func (v *validator) oneOf(key, got string, allowed ...string) {
+	if !slices.Contains(allowed, got) {
+		v.bad(key, "must be one of %s, got %q", strings.Join(allowed, ", "), got)
 	}
 }
 
-// Validate reports the first bad value with what would be right.
-func (c Config) Validate() error {
-	var errs []error
-	bad := func(key string, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("config %s: "+format, append([]any{key}, args...)...))
+// fontList reports key unless files is a non-empty list of paths (whether
+// they exist is checked, and logged, when the server starts).
+func (v *validator) fontList(key string, files []string) {
+	if len(files) == 0 {
+		v.bad(key, "needs at least one font file")
 	}
-	if _, _, err := net.SplitHostPort(c.Server.Addr); err != nil {
-		bad("server.addr", "%q is not host:port (e.g. \":8080\")", c.Server.Addr)
+	for _, f := range files {
+		if strings.TrimSpace(f) == "" {
+			v.bad(key, "has an empty font file name")
+			return
+		}
 	}
-	if (c.Server.TLSCert == "") != (c.Server.TLSKey == "") {
-		bad("server.tls_cert", "set both server.tls_cert and server.tls_key, or neither")
+}
+
+type number interface {
+	~int | ~int64 | ~float64
+}
+
+// atLeast reports key unless got >= least, and says whether it was.
+func atLeast[T number](v *validator, key string, got, least T) bool {
+	if got < least {
+		v.bad(key, "must be at least %v, got %v", least, got)
+		return false
 	}
-	if c.Server.ShutdownTimeout <= 0 {
-		bad("server.shutdown_timeout", "must be positive, got %s", c.Server.ShutdownTimeout)
+	return true
+}
+
+// positive reports key unless got > 0, and says whether it was.
+func positive[T number](v *validator, key string, got T) bool {
+	if got <= 0 {
+		v.bad(key, "must be positive, got %v", got)
+		return false
 	}
-	if c.Server.BodyLimit < 1024 {
-		bad("server.body_limit", "must be at least 1024 bytes, got %d", c.Server.BodyLimit)
-	}
-	switch c.Store {
-	case "memory", "redis":
-	default:
-		bad("store", "must be memory or redis, got %q", c.Store)
-	}
-	switch c.Redis.Mode {
-	case "auto", "standalone", "sentinel", "cluster":
-	default:
-		bad("redis.mode", "must be auto, standalone, sentinel or cluster, got %q", c.Redis.Mode)
-	}
-	if c.Store == "redis" && len(c.Redis.Addrs) == 0 {
-		bad("redis.addrs", "needs at least one host:port")
-	}
-	if c.Redis.Mode == "sentinel" && c.Redis.MasterSet == "" {
-		bad("redis.master_set", "is required in sentinel mode")
-	}
-	if c.Redis.Timeout <= 0 {
-		bad("redis.timeout", "must be positive")
-	}
-	if c.History.Size < 1 {
-		bad("history.size", "must be at least 1, got %d", c.History.Size)
-	}
-	if c.Presence.TTL <= 0 || c.Presence.Heartbeat <= 0 || c.Presence.Heartbeat >= c.Presence.TTL {
-		bad("presence.heartbeat", "must be positive and shorter than presence.ttl (%s), got %s", c.Presence.TTL, c.Presence.Heartbeat)
-	}
-	if c.Presence.CoalesceAbove < 1 || c.Presence.Flush <= 0 || c.Presence.BudgetPerPaper < 1 {
-		bad("presence.coalesce_above", "presence coalescing settings must be positive")
-	}
-	if err := c.PaperLimits().Validate(); err != nil {
-		bad("limits", "%v", err)
-	}
-	if c.Limits.OpsPerSecond <= 0 || c.Limits.OpsBurst < 1 || c.Limits.PresencePerSecond <= 0 || c.Limits.AbuseStrikes < 1 {
-		bad("limits.ops_per_second", "rate limits must be positive")
-	}
-	if c.Limits.CreatesPerMinute <= 0 || c.Limits.CreatesBurst < 1 {
-		bad("limits.creates_per_minute", "paper creation limits must be positive")
-	}
-	if c.Limits.MaxSessionsPerPaper < 1 || c.Limits.MaxConnections < 1 {
-		bad("limits.max_connections", "session limits must be at least 1")
-	}
-	if c.Limits.MaxOpsInFlight < 1 {
-		bad("limits.max_ops_in_flight", "must be at least 1, got %d", c.Limits.MaxOpsInFlight)
-	}
-	if c.WS.MaxFrameBytes < 1024 {
-		bad("ws.max_frame_bytes", "must be at least 1024, got %d", c.WS.MaxFrameBytes)
-	}
-	if c.WS.SendBuffer < 8 {
-		bad("ws.send_buffer", "must be at least 8, got %d", c.WS.SendBuffer)
-	}
-	if c.WS.WriteWait <= 0 || c.WS.PongWait <= 0 {
-		bad("ws.pong_wait", "timeouts must be positive")
-	}
-	if len(c.Card.FontsRegular) == 0 || len(c.Card.FontsBold) == 0 {
-		bad("card.fonts_regular", "card.fonts_regular and card.fonts_bold each need at least one font file")
-	}
-	if c.Card.MaxNotes < 1 || c.Card.MaxPixels < 1<<20 {
-		bad("card.max_pixels", "card.max_notes must be at least 1 and card.max_pixels at least 1048576, got %d and %d", c.Card.MaxNotes, c.Card.MaxPixels)
-	}
-	if c.Card.Workers < 1 || c.Card.MaxQueue < 0 {
-		bad("card.workers", "card.workers must be at least 1 and card.max_queue not negative, got %d and %d", c.Card.Workers, c.Card.MaxQueue)
-	}
-	if c.Card.QueueWait <= 0 || c.Card.RenderTimeout <= 0 || c.Card.CacheBytes < 0 {
-		bad("card.render_timeout", "card.queue_wait and card.render_timeout must be positive and card.cache_bytes not negative")
-	}
-	switch c.Log.Level {
-	case "debug", "info", "warn", "error":
-	default:
-		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
-	}
-	switch c.Log.Format {
-	case "text", "json":
-	default:
-		bad("log.format", "must be text or json, got %q", c.Log.Format)
-	}
-	return errors.Join(errs...)
+	return true
 }

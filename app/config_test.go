@@ -1,14 +1,23 @@
 package app_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/spf13/viper"
+
 	"github.com/papercast/papercast/app"
+	"github.com/papercast/papercast/delivery/ws"
+	"github.com/papercast/papercast/paper"
+	"github.com/papercast/papercast/repository/memory"
+	redisstore "github.com/papercast/papercast/repository/redis"
+	"github.com/papercast/papercast/usecase"
 )
 
 // TestEveryKeyHasAnEnvOverride guards viper's trap: Unmarshal ignores env
@@ -57,7 +66,22 @@ func TestEveryKeyHasAnEnvOverride(t *testing.T) {
 	}
 }
 
+// TestConfigYAMLMatchesDefaults: config.yaml holds every key, with the
+// value papercast uses when the key is not set (app.Defaults, which takes
+// each package's own defaults).
 func TestConfigYAMLMatchesDefaults(t *testing.T) {
+	v := viper.New()
+	v.SetConfigFile("../config.yaml")
+	if err := v.ReadInConfig(); err != nil {
+		t.Fatal(err)
+	}
+	inFile := v.AllKeys()
+	slices.Sort(inFile)
+	keys := app.Keys()
+	slices.Sort(keys)
+	if !slices.Equal(inFile, keys) {
+		t.Fatalf("config.yaml keys differ from the Config struct's:\nconfig.yaml: %v\nConfig:      %v", inFile, keys)
+	}
 	c, err := app.Load("../config.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -67,27 +91,194 @@ func TestConfigYAMLMatchesDefaults(t *testing.T) {
 	}
 }
 
-func TestBadConfigNamesTheKey(t *testing.T) {
-	tests := []struct{ env, value, key string }{
-		{"PAPERCAST_STORE", "postgres", "store"},
-		{"PAPERCAST_SERVER_ADDR", "nonsense", "server.addr"},
-		{"PAPERCAST_REDIS_MODE", "ring", "redis.mode"},
-		{"PAPERCAST_HISTORY_SIZE", "0", "history.size"},
-		{"PAPERCAST_PRESENCE_HEARTBEAT", "1m", "presence.heartbeat"},
-		{"PAPERCAST_LOG_LEVEL", "loud", "log.level"},
-		{"PAPERCAST_SERVER_TLS_CERT", "/x.pem", "server.tls_cert"},
-		{"PAPERCAST_WS_SEND_BUFFER", "2", "ws.send_buffer"},
-		{"PAPERCAST_CARD_WORKERS", "0", "card.workers"},
-		{"PAPERCAST_CARD_MAX_PIXELS", "1000", "card.max_pixels"},
+// TestDefaultsAreThePackagesDefaults: app.Defaults, mapped to each package's
+// options, gives back that package's own defaults (so no default is
+// repeated in app, and no setting is mapped to the wrong option).
+func TestDefaultsAreThePackagesDefaults(t *testing.T) {
+	d := app.Defaults()
+	if got := d.PaperLimits(); got != paper.DefaultLimits() {
+		t.Errorf("limits: %+v, want paper.DefaultLimits() %+v", got, paper.DefaultLimits())
 	}
-	for _, tt := range tests {
-		t.Run(tt.env, func(t *testing.T) {
-			t.Setenv(tt.env, tt.value)
-			_, err := app.Load("../config.yaml")
-			if err == nil || !strings.Contains(err.Error(), tt.key) {
-				t.Fatalf("err = %v, want it to name %s", err, tt.key)
-			}
-		})
+	hub := app.HubOptions(d)
+	hub.JoinBuffer = usecase.DefaultHubOptions().JoinBuffer // not a config key
+	if hub != usecase.DefaultHubOptions() {
+		t.Errorf("hub: %+v, want usecase.DefaultHubOptions() %+v", hub, usecase.DefaultHubOptions())
+	}
+	wso := app.WSOptions(d)
+	wso.CheckOrigin, wso.Identify = nil, nil
+	if !reflect.DeepEqual(wso, ws.DefaultOptions()) {
+		t.Errorf("ws: %+v, want ws.DefaultOptions() %+v", wso, ws.DefaultOptions())
+	}
+	rd := app.RedisOptions(d)
+	rd.Addrs, rd.Observer = nil, nil // no default; not a setting
+	if !reflect.DeepEqual(rd, redisstore.DefaultOptions()) {
+		t.Errorf("redis: %+v, want redisstore.DefaultOptions() %+v", rd, redisstore.DefaultOptions())
+	}
+	mem := app.MemoryOptions(d)
+	want := memory.DefaultOptions()
+	mem.Now, want.Now = nil, nil
+	if !reflect.DeepEqual(mem, want) {
+		t.Errorf("memory: %+v, want memory.DefaultOptions() %+v", mem, want)
+	}
+}
+
+// badValue is a value a key must refuse, tried with the environment in with
+// (valid settings of other keys that make the value bad, if any).
+type badValue struct {
+	value string
+	with  map[string]string
+}
+
+// badValues has, for every config key, values Load must refuse; every key
+// with none is in anyValue with the reason. TestEveryKeyHasABadValue keeps
+// both complete.
+var badValues = map[string][]badValue{
+	"server.addr":             {{value: "nonsense"}},
+	"server.tls_cert":         {{value: "/x/cert.pem"}},
+	"server.tls_key":          {{value: "/x/key.pem"}},
+	"server.shutdown_timeout": {{value: "0s"}, {value: "soon"}},
+	"server.allowed_origins":  {{value: "https://ok.example,app.example.com"}},
+	"server.dev":              {{value: "maybe"}},
+	"server.body_limit":       {{value: "1000"}, {value: "64k"}},
+	"store":                   {{value: "postgres"}},
+	"redis.addrs":             {{value: "nonsense"}, {value: "127.0.0.1:6379,127.0.0.2"}},
+	"redis.mode":              {{value: "ring"}},
+	"redis.master_set": {
+		{value: "", with: map[string]string{"redis.mode": "sentinel"}},
+		{value: "mymaster", with: map[string]string{"redis.mode": "cluster"}},
+	},
+	"redis.db":                      {{value: "-1"}, {value: "2", with: map[string]string{"redis.mode": "cluster"}}, {value: "one"}},
+	"redis.tls":                     {{value: "maybe"}},
+	"redis.key_prefix":              {{value: "pc:{x}:"}},
+	"redis.timeout":                 {{value: "0s"}, {value: "-1s"}},
+	"history.size":                  {{value: "0"}, {value: "many"}},
+	"presence.ttl":                  {{value: "0s"}},
+	"presence.heartbeat":            {{value: "0s"}, {value: "1m"}, {value: "5s", with: map[string]string{"presence.ttl": "5s"}}},
+	"presence.coalesce_above":       {{value: "0"}},
+	"presence.flush":                {{value: "0s"}},
+	"presence.budget_per_paper":     {{value: "0"}},
+	"limits.max_fields":             {{value: "0"}},
+	"limits.max_value_bytes":        {{value: "3"}},
+	"limits.max_element_bytes":      {{value: "0"}, {value: "4095"}},
+	"limits.max_elements":           {{value: "0"}},
+	"limits.max_presence_bytes":     {{value: "1"}},
+	"limits.max_title_chars":        {{value: "0"}},
+	"limits.max_to_chars":           {{value: "0"}},
+	"limits.ops_per_second":         {{value: "0"}, {value: "-1.5"}},
+	"limits.ops_burst":              {{value: "0"}},
+	"limits.presence_per_second":    {{value: "0"}},
+	"limits.abuse_strikes":          {{value: "0"}},
+	"limits.creates_per_minute":     {{value: "0"}},
+	"limits.creates_burst":          {{value: "0"}},
+	"limits.max_sessions_per_paper": {{value: "0"}},
+	"limits.max_connections":        {{value: "0"}},
+	"limits.max_ops_in_flight":      {{value: "0"}},
+	"ws.max_frame_bytes":            {{value: "1000"}},
+	"ws.send_buffer":                {{value: "2"}},
+	"ws.write_wait":                 {{value: "0s"}},
+	"ws.pong_wait":                  {{value: "0s"}},
+	"log.level":                     {{value: "loud"}},
+	"log.format":                    {{value: "xml"}},
+	"admin.pprof":                   {{value: "maybe"}},
+	"admin.peers":                   {{value: "replica-2:8080"}},
+	"auth.jwt.hmac_secret":          {{value: "too-short"}},
+	"card.fonts_regular":            {{value: ","}, {value: "/f/a.ttf, "}},
+	"card.fonts_bold":               {{value: ","}},
+	"card.max_notes":                {{value: "0"}},
+	"card.max_pixels":               {{value: "1000"}},
+	"card.workers":                  {{value: "0"}},
+	"card.max_queue":                {{value: "-1"}},
+	"card.queue_wait":               {{value: "0s"}},
+	"card.render_timeout":           {{value: "0s"}},
+	"card.cache_bytes":              {{value: "-1"}},
+}
+
+// anyValue are the keys that accept every value, and why.
+var anyValue = map[string]string{
+	"redis.username": "any string is an ACL user name; Redis checks it when papercast connects",
+	"redis.password": "any string is a password; Redis checks it when papercast connects",
+	"admin.token":    "any string is a token (empty turns the admin pages off)",
+}
+
+func envName(key string) string {
+	return "PAPERCAST_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// blamedKeys returns the keys an error from Load names as bad: every line
+// of the message must read "config <key>: ...".
+func blamedKeys(t *testing.T, err error) []string {
+	t.Helper()
+	var keys []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		rest, ok := strings.CutPrefix(line, "config ")
+		key, _, found := strings.Cut(rest, ": ")
+		if !ok || !found || strings.ContainsAny(key, " \t") {
+			t.Fatalf("error line %q does not name a key as \"config <key>: ...\" (whole error: %v)", line, err)
+		}
+		keys = append(keys, key)
+	}
+	return keys
+}
+
+func TestEveryKeyHasABadValue(t *testing.T) {
+	for _, key := range app.Keys() {
+		_, bad := badValues[key]
+		_, any := anyValue[key]
+		if bad == any {
+			t.Errorf("key %s: list bad values for it in badValues, or say in anyValue why it has none (not both)", key)
+		}
+	}
+	known := map[string]bool{}
+	for _, key := range app.Keys() {
+		known[key] = true
+	}
+	for key := range badValues {
+		if !known[key] {
+			t.Errorf("badValues lists %s, which is not a config key", key)
+		}
+	}
+	for key := range anyValue {
+		if !known[key] {
+			t.Errorf("anyValue lists %s, which is not a config key", key)
+		}
+	}
+}
+
+// TestBadValueNamesExactlyItsKey: a bad value of any key stops Load with a
+// message that names that key, and no other as bad.
+func TestBadValueNamesExactlyItsKey(t *testing.T) {
+	for _, key := range app.Keys() {
+		for _, bv := range badValues[key] {
+			t.Run(fmt.Sprintf("%s=%q", key, bv.value), func(t *testing.T) {
+				for k, v := range bv.with {
+					t.Setenv(envName(k), v)
+				}
+				t.Setenv(envName(key), bv.value)
+				_, err := app.Load("../config.yaml")
+				if err == nil {
+					t.Fatalf("%s=%q (with %v) accepted", envName(key), bv.value, bv.with)
+				}
+				if got := blamedKeys(t, err); !slices.Equal(got, []string{key}) {
+					t.Fatalf("error blames %v, want exactly [%s]:\n%v", got, key, err)
+				}
+			})
+		}
+	}
+}
+
+// TestUnknownKeyInTheFileIsAnError: a misspelt key would otherwise leave the
+// default in force without a word.
+func TestUnknownKeyInTheFileIsAnError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte("limits:\n  max_to_char: 50\nws:\n  send_buffer: 64\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := app.Load(path)
+	if err == nil {
+		t.Fatal("unknown key accepted")
+	}
+	if got := blamedKeys(t, err); !slices.Equal(got, []string{"limits.max_to_char"}) {
+		t.Fatalf("error blames %v, want [limits.max_to_char]: %v", got, err)
 	}
 }
 

@@ -6,24 +6,27 @@ package paper
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"unicode/utf8"
 
 	"github.com/papercast/papercast/domain"
 )
 
-// Limits bound what one paper may hold. Every limit is configurable.
+// Limits bound what one paper may hold. Every limit is configurable: the
+// config key of each is limits.<name in its comment>.
 type Limits struct {
-	MaxFields        int // fields per element
-	MaxValueBytes    int // JSON bytes of one field value
-	MaxElementBytes  int // ElementSize of one element
-	MaxElements      int // elements per paper
-	MaxPresenceBytes int // JSON bytes of one presence state
-	MaxTitleChars    int
-	MaxToChars       int
+	MaxFields        int // max_fields: fields per element
+	MaxValueBytes    int // max_value_bytes: JSON bytes of one field value
+	MaxElementBytes  int // max_element_bytes: ElementSize of one element
+	MaxElements      int // max_elements: elements per paper
+	MaxPresenceBytes int // max_presence_bytes: JSON bytes of one presence state
+	MaxTitleChars    int // max_title_chars: characters of the title
+	MaxToChars       int // max_to_chars: characters of the recipient ("to")
 }
 
-// DefaultLimits are the limits of protocol v1.
+// DefaultLimits are the limits of protocol v1 (config.yaml gives the reason
+// for each).
 func DefaultLimits() Limits {
 	return Limits{
 		MaxFields:        32,
@@ -39,23 +42,37 @@ func DefaultLimits() Limits {
 // MaxIDLen is the longest element id or field name.
 const MaxIDLen = 64
 
-// Validate reports a limit that cannot work.
+// LimitError is one limit that cannot work.
+type LimitError struct {
+	// Limit is the limit's name, as in its config key limits.<Limit>.
+	Limit string
+	// Problem says what would be right.
+	Problem string
+}
+
+func (e *LimitError) Error() string { return e.Limit + " " + e.Problem }
+
+// Validate reports every limit that cannot work, each as a *LimitError
+// (joined with errors.Join).
 func (l Limits) Validate() error {
-	switch {
-	case l.MaxFields < 1:
-		return fmt.Errorf("max fields must be at least 1, got %d", l.MaxFields)
-	case l.MaxValueBytes < 4:
-		return fmt.Errorf("max value bytes must be at least 4, got %d", l.MaxValueBytes)
-	case l.MaxElementBytes < l.MaxValueBytes:
-		return fmt.Errorf("max element bytes (%d) must be at least max value bytes (%d)", l.MaxElementBytes, l.MaxValueBytes)
-	case l.MaxElements < 1:
-		return fmt.Errorf("max elements must be at least 1, got %d", l.MaxElements)
-	case l.MaxPresenceBytes < 2:
-		return fmt.Errorf("max presence bytes must be at least 2, got %d", l.MaxPresenceBytes)
-	case l.MaxTitleChars < 1 || l.MaxToChars < 0:
-		return fmt.Errorf("title/to limits must be positive")
+	var errs []error
+	atLeast := func(name string, v, least int) bool {
+		if v < least {
+			errs = append(errs, &LimitError{name, fmt.Sprintf("must be at least %d, got %d", least, v)})
+			return false
+		}
+		return true
 	}
-	return nil
+	atLeast("max_fields", l.MaxFields, 1)
+	values := atLeast("max_value_bytes", l.MaxValueBytes, 4) // "true", "null"
+	if atLeast("max_element_bytes", l.MaxElementBytes, 4) && values && l.MaxElementBytes < l.MaxValueBytes {
+		errs = append(errs, &LimitError{"max_element_bytes", fmt.Sprintf("must be at least max_value_bytes (%d), got %d", l.MaxValueBytes, l.MaxElementBytes)})
+	}
+	atLeast("max_elements", l.MaxElements, 1)
+	atLeast("max_presence_bytes", l.MaxPresenceBytes, 2) // "{}"
+	atLeast("max_title_chars", l.MaxTitleChars, 1)
+	atLeast("max_to_chars", l.MaxToChars, 1)
+	return errors.Join(errs...)
 }
 
 // ValidID reports whether s is a valid element id or field name:

@@ -167,6 +167,7 @@ func TestValidatePresence(t *testing.T) {
 
 func TestValidateTitle(t *testing.T) {
 	l := DefaultLimits()
+	l.MaxTitleChars, l.MaxToChars = 200, 50
 	tests := []struct {
 		title, to string
 		ok        bool
@@ -175,8 +176,11 @@ func TestValidateTitle(t *testing.T) {
 		{strings.Repeat("é", 200), "Ada", true},
 		{strings.Repeat("é", 201), "", false},
 		{"", "", false},
-		{"ok", strings.Repeat("x", 201), false},
+		{"ok", strings.Repeat("é", 50), true},
+		// to has its own limit, not the title's.
+		{"ok", strings.Repeat("x", 51), false},
 		{"\xff", "", false},
+		{"ok", "\xff", false},
 	}
 	for _, tt := range tests {
 		if err := l.ValidateTitle(tt.title, tt.to); (err == nil) != tt.ok {
@@ -185,14 +189,45 @@ func TestValidateTitle(t *testing.T) {
 	}
 }
 
-func TestLimitsValidate(t *testing.T) {
+// TestLimitsValidateNamesEachBadLimit: a limit that cannot work is reported
+// under its own name (app turns it into the config key limits.<name>), and no
+// other limit is blamed.
+func TestLimitsValidateNamesEachBadLimit(t *testing.T) {
 	if err := DefaultLimits().Validate(); err != nil {
 		t.Fatalf("defaults invalid: %v", err)
 	}
-	l := DefaultLimits()
-	l.MaxElementBytes = 10
-	if err := l.Validate(); err == nil {
-		t.Fatal("element bytes below value bytes accepted")
+	tests := []struct {
+		limit string
+		set   func(*Limits)
+	}{
+		{"max_fields", func(l *Limits) { l.MaxFields = 0 }},
+		{"max_value_bytes", func(l *Limits) { l.MaxValueBytes = 3 }},
+		{"max_element_bytes", func(l *Limits) { l.MaxElementBytes = 0 }},
+		{"max_element_bytes", func(l *Limits) { l.MaxElementBytes = l.MaxValueBytes - 1 }},
+		{"max_elements", func(l *Limits) { l.MaxElements = 0 }},
+		{"max_presence_bytes", func(l *Limits) { l.MaxPresenceBytes = 1 }},
+		{"max_title_chars", func(l *Limits) { l.MaxTitleChars = 0 }},
+		{"max_to_chars", func(l *Limits) { l.MaxToChars = 0 }},
+	}
+	for _, tt := range tests {
+		l := DefaultLimits()
+		tt.set(&l)
+		err := l.Validate()
+		if err == nil {
+			t.Errorf("%s: %+v accepted", tt.limit, l)
+			continue
+		}
+		var named []string
+		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+			var le *LimitError
+			if !errors.As(e, &le) {
+				t.Fatalf("%s: %v is not a *LimitError", tt.limit, e)
+			}
+			named = append(named, le.Limit)
+		}
+		if !reflect.DeepEqual(named, []string{tt.limit}) {
+			t.Errorf("%+v: Validate blames %v, want [%s] (%v)", l, named, tt.limit, err)
+		}
 	}
 }
 

@@ -30,7 +30,7 @@ type Sink interface {
 	Close(reason domain.CloseReason)
 }
 
-// HubOptions tune the fan-out.
+// HubOptions tune the fan-out. Zero values take DefaultHubOptions.
 type HubOptions struct {
 	// MaxSessionsPerPaper bounds the sessions one replica holds on one paper.
 	MaxSessionsPerPaper int
@@ -53,27 +53,51 @@ type HubOptions struct {
 	PresenceBudget         int
 }
 
+// DefaultHubOptions are the hub's settings when none are given; config.yaml
+// gives the reason for each.
+func DefaultHubOptions() HubOptions {
+	return HubOptions{
+		MaxSessionsPerPaper:    1000,
+		MaxSessions:            20000,
+		JoinBuffer:             4096,
+		PresenceHeartbeat:      10 * time.Second,
+		StoreTimeout:           5 * time.Second,
+		MaxOpsInFlight:         DefaultMaxOpsInFlight,
+		PresenceImmediateBelow: 32,
+		PresenceFlush:          50 * time.Millisecond,
+		PresenceBudget:         2000,
+	}
+}
+
+// defaults replaces every unset (zero or negative) option by its default.
 func (o *HubOptions) defaults() {
+	d := DefaultHubOptions()
+	if o.MaxSessionsPerPaper <= 0 {
+		o.MaxSessionsPerPaper = d.MaxSessionsPerPaper
+	}
+	if o.MaxSessions <= 0 {
+		o.MaxSessions = d.MaxSessions
+	}
 	if o.JoinBuffer <= 0 {
-		o.JoinBuffer = 4096
+		o.JoinBuffer = d.JoinBuffer
 	}
 	if o.PresenceHeartbeat <= 0 {
-		o.PresenceHeartbeat = 10 * time.Second
+		o.PresenceHeartbeat = d.PresenceHeartbeat
 	}
 	if o.StoreTimeout <= 0 {
-		o.StoreTimeout = 5 * time.Second
+		o.StoreTimeout = d.StoreTimeout
 	}
 	if o.MaxOpsInFlight <= 0 {
-		o.MaxOpsInFlight = DefaultMaxOpsInFlight
+		o.MaxOpsInFlight = d.MaxOpsInFlight
 	}
 	if o.PresenceImmediateBelow <= 0 {
-		o.PresenceImmediateBelow = 32
+		o.PresenceImmediateBelow = d.PresenceImmediateBelow
 	}
 	if o.PresenceFlush <= 0 {
-		o.PresenceFlush = 50 * time.Millisecond
+		o.PresenceFlush = d.PresenceFlush
 	}
 	if o.PresenceBudget <= 0 {
-		o.PresenceBudget = 5000
+		o.PresenceBudget = d.PresenceBudget
 	}
 }
 

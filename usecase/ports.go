@@ -80,6 +80,14 @@ type Store interface {
 	Ping(ctx context.Context) error
 }
 
+// Defaults every store shares, because clients see them the same whichever
+// store serves them (config.yaml gives the reasons): how many ops back a
+// resume reaches, and how long a silently dead replica's presence lingers.
+const (
+	DefaultHistorySize = 1000
+	DefaultPresenceTTL = 30 * time.Second
+)
+
 // PresenceStore keeps the ephemeral who-is-here list of each paper, shared
 // by all replicas. Entries expire after the store's TTL unless touched, so a
 // replica that dies without saying goodbye loses its sessions' entries.

@@ -39,7 +39,7 @@ type Verifier struct {
 // New returns a verifier; secret must be at least 32 bytes.
 func New(secret string) (*Verifier, error) {
 	if len(secret) < 32 {
-		return nil, fmt.Errorf("auth.jwt.hmac_secret must be at least 32 bytes, got %d", len(secret))
+		return nil, fmt.Errorf("the HMAC secret must be at least 32 bytes, got %d", len(secret))
 	}
 	return &Verifier{
 		secret: []byte(secret),

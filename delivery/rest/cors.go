@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -25,9 +26,8 @@ func OriginAllowed(origin, host string, allowed []string, dev bool) bool {
 	if origin == "" || origin == "null" {
 		return false
 	}
-	u, err := url.Parse(origin)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-		u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+	u, ok := parseOrigin(origin)
+	if !ok {
 		return false
 	}
 	norm := strings.ToLower(u.Scheme + "://" + u.Host)
@@ -93,4 +93,27 @@ func cors(allowed []string, dev bool) echo.MiddlewareFunc {
 			return c.NoContent(http.StatusNoContent)
 		}
 	}
+}
+
+// parseOrigin parses a browser origin: http(s)://host[:port], nothing else.
+func parseOrigin(origin string) (*url.URL, bool) {
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return nil, false
+	}
+	return u, true
+}
+
+// CheckAllowedOrigin reports an allowed-origins entry that could never match
+// a browser's Origin: it must be "*" or scheme://host[:port].
+func CheckAllowedOrigin(entry string) error {
+	entry = strings.TrimSpace(entry)
+	if entry == "*" {
+		return nil
+	}
+	if _, ok := parseOrigin(entry); !ok {
+		return fmt.Errorf("%q is not an origin (http(s)://host[:port], or *)", entry)
+	}
+	return nil
 }

@@ -47,6 +47,31 @@ func TestOriginAllowed(t *testing.T) {
 	}
 }
 
+// TestCheckAllowedOriginRefusesEntriesThatNeverMatch: an allowed-origins
+// entry OriginAllowed could never match is a config error, not a silent
+// "nobody may connect".
+func TestCheckAllowedOriginRefusesEntriesThatNeverMatch(t *testing.T) {
+	cases := []struct {
+		entry string
+		ok    bool
+	}{
+		{"*", true},
+		{"https://app.example.com", true},
+		{"http://partner.example:8443/", true},
+		{" https://app.example.com ", true},
+		{"app.example.com", false},
+		{"https://app.example.com/board", false},
+		{"ftp://app.example.com", false},
+		{"https://user@app.example.com", false},
+		{"", false},
+	}
+	for _, tc := range cases {
+		if err := rest.CheckAllowedOrigin(tc.entry); (err == nil) != tc.ok {
+			t.Errorf("CheckAllowedOrigin(%q) = %v, want ok=%v", tc.entry, err, tc.ok)
+		}
+	}
+}
+
 func TestCORS(t *testing.T) {
 	h := newHarness(t, rest.Options{AllowedOrigins: []string{"https://app.example.com"}})
 	preflight := func(origin string) *http.Request {

@@ -63,7 +63,7 @@ type Identity struct {
 	Name string
 }
 
-// Options configure the WebSocket delivery.
+// Options configure the WebSocket delivery. Zero values take DefaultOptions.
 type Options struct {
 	// MaxFrameBytes is the read limit; a bigger frame closes with 1009.
 	MaxFrameBytes int64
@@ -90,30 +90,48 @@ type Options struct {
 	Identify func(r *http.Request, paperID string) (Identity, error)
 }
 
+// DefaultOptions are the delivery's settings when none are given (no
+// CheckOrigin or Identify: New fills those in); config.yaml gives the reason
+// for each.
+func DefaultOptions() Options {
+	return Options{
+		MaxFrameBytes:     32 << 10,
+		SendBuffer:        128,
+		WriteWait:         10 * time.Second,
+		PongWait:          60 * time.Second,
+		OpsPerSecond:      30,
+		OpsBurst:          60,
+		PresencePerSecond: 20,
+		AbuseStrikes:      100,
+	}
+}
+
+// defaults replaces every unset (zero or negative) option by its default.
 func (o *Options) defaults() {
+	d := DefaultOptions()
 	if o.MaxFrameBytes <= 0 {
-		o.MaxFrameBytes = 32 << 10
+		o.MaxFrameBytes = d.MaxFrameBytes
 	}
 	if o.SendBuffer <= 0 {
-		o.SendBuffer = 128
+		o.SendBuffer = d.SendBuffer
 	}
 	if o.WriteWait <= 0 {
-		o.WriteWait = 10 * time.Second
+		o.WriteWait = d.WriteWait
 	}
 	if o.PongWait <= 0 {
-		o.PongWait = 60 * time.Second
+		o.PongWait = d.PongWait
 	}
 	if o.OpsPerSecond <= 0 {
-		o.OpsPerSecond = 30
+		o.OpsPerSecond = d.OpsPerSecond
 	}
 	if o.OpsBurst <= 0 {
-		o.OpsBurst = 60
+		o.OpsBurst = d.OpsBurst
 	}
 	if o.PresencePerSecond <= 0 {
-		o.PresencePerSecond = 20
+		o.PresencePerSecond = d.PresencePerSecond
 	}
 	if o.AbuseStrikes <= 0 {
-		o.AbuseStrikes = 100
+		o.AbuseStrikes = d.AbuseStrikes
 	}
 	if o.CheckOrigin == nil {
 		o.CheckOrigin = func(r *http.Request) bool {

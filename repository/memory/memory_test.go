@@ -82,7 +82,8 @@ func TestContractRealClock(t *testing.T) {
 
 func TestNewFillsDefaults(t *testing.T) {
 	s := newTestStore(t, Options{})
-	if s.limits != paper.DefaultLimits() || s.historySize != DefaultHistorySize || s.ttl != DefaultPresenceTTL || s.now == nil {
+	d := DefaultOptions()
+	if s.limits != d.Limits || s.historySize != d.HistorySize || s.ttl != d.PresenceTTL || s.now == nil {
 		t.Fatalf("defaults not applied: limits %+v history %d ttl %v", s.limits, s.historySize, s.ttl)
 	}
 }

@@ -32,13 +32,7 @@ import (
 	"github.com/papercast/papercast/usecase"
 )
 
-// Defaults for zero Options.
-const (
-	DefaultHistorySize = 1000
-	DefaultPresenceTTL = 30 * time.Second
-)
-
-// Options configure a Store. Zero values take the defaults.
+// Options configure a Store. Zero values take DefaultOptions.
 type Options struct {
 	// Limits bound each paper; the zero value means paper.DefaultLimits().
 	Limits paper.Limits
@@ -79,19 +73,31 @@ var (
 	_ usecase.Bus           = (*Store)(nil)
 )
 
+// DefaultOptions are the store's settings when none are given: the same
+// as every store's (usecase.DefaultHistorySize, usecase.DefaultPresenceTTL).
+func DefaultOptions() Options {
+	return Options{
+		Limits:      paper.DefaultLimits(),
+		HistorySize: usecase.DefaultHistorySize,
+		PresenceTTL: usecase.DefaultPresenceTTL,
+		Now:         time.Now,
+	}
+}
+
 // New returns an empty store.
 func New(o Options) *Store {
+	d := DefaultOptions()
 	if o.Limits == (paper.Limits{}) {
-		o.Limits = paper.DefaultLimits()
+		o.Limits = d.Limits
 	}
 	if o.HistorySize <= 0 {
-		o.HistorySize = DefaultHistorySize
+		o.HistorySize = d.HistorySize
 	}
 	if o.PresenceTTL <= 0 {
-		o.PresenceTTL = DefaultPresenceTTL
+		o.PresenceTTL = d.PresenceTTL
 	}
 	if o.Now == nil {
-		o.Now = time.Now
+		o.Now = d.Now
 	}
 	return &Store{
 		limits:      o.Limits,

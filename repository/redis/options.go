@@ -12,6 +12,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/papercast/papercast/paper"
+	"github.com/papercast/papercast/usecase"
 )
 
 // Topologies for Options.Mode.
@@ -24,16 +25,22 @@ const (
 	ModeCluster    = "cluster"
 )
 
-// Defaults of Options.
-const (
-	DefaultKeyPrefix      = "pc:"
-	DefaultHistorySize    = 1000
-	DefaultPresenceTTL    = 30 * time.Second
-	DefaultDialTimeout    = 5 * time.Second
-	DefaultCommandTimeout = 5 * time.Second
-)
+// DefaultOptions are the settings used for unset Options (every field but
+// the addresses has one); config.yaml gives the reason for each.
+func DefaultOptions() Options {
+	return Options{
+		Mode:           ModeAuto,
+		KeyPrefix:      "pc:",
+		HistorySize:    usecase.DefaultHistorySize,
+		PresenceTTL:    usecase.DefaultPresenceTTL,
+		Limits:         paper.DefaultLimits(),
+		DialTimeout:    5 * time.Second,
+		CommandTimeout: 5 * time.Second,
+	}
+}
 
-// Options configure the Redis store, presence store and bus.
+// Options configure the Redis store, presence store and bus. Zero values
+// take DefaultOptions.
 type Options struct {
 	// Addrs are host:port addresses: the server, any cluster nodes (seeds),
 	// or the sentinels when MasterSet is set.
@@ -76,26 +83,27 @@ type Options struct {
 
 func (o Options) withDefaults() (Options, error) {
 	o.Addrs = append([]string(nil), o.Addrs...)
+	d := DefaultOptions()
 	if o.Mode == "" {
-		o.Mode = ModeAuto
+		o.Mode = d.Mode
 	}
 	if o.KeyPrefix == "" {
-		o.KeyPrefix = DefaultKeyPrefix
+		o.KeyPrefix = d.KeyPrefix
 	}
 	if o.HistorySize == 0 {
-		o.HistorySize = DefaultHistorySize
+		o.HistorySize = d.HistorySize
 	}
 	if o.PresenceTTL == 0 {
-		o.PresenceTTL = DefaultPresenceTTL
+		o.PresenceTTL = d.PresenceTTL
 	}
 	if o.Limits == (paper.Limits{}) {
-		o.Limits = paper.DefaultLimits()
+		o.Limits = d.Limits
 	}
 	if o.DialTimeout == 0 {
-		o.DialTimeout = DefaultDialTimeout
+		o.DialTimeout = d.DialTimeout
 	}
 	if o.CommandTimeout == 0 {
-		o.CommandTimeout = DefaultCommandTimeout
+		o.CommandTimeout = d.CommandTimeout
 	}
 
 	var errs []error
@@ -117,8 +125,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.DB < 0 {
 		errs = append(errs, fmt.Errorf("db %d is negative", o.DB))
 	}
-	if strings.ContainsAny(o.KeyPrefix, "{}") {
-		errs = append(errs, fmt.Errorf("key prefix %q must not contain { or }", o.KeyPrefix))
+	if err := CheckKeyPrefix(o.KeyPrefix); err != nil {
+		errs = append(errs, err)
 	}
 	if o.HistorySize < 1 {
 		errs = append(errs, fmt.Errorf("history size %d must be at least 1", o.HistorySize))
@@ -136,6 +144,15 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("redis options: %w", err)
 	}
 	return o, nil
+}
+
+// CheckKeyPrefix reports a key prefix that would break the per-paper hash
+// tag (a '{' or '}' in it).
+func CheckKeyPrefix(prefix string) error {
+	if strings.ContainsAny(prefix, "{}") {
+		return fmt.Errorf("key prefix %q must not contain { or }", prefix)
+	}
+	return nil
 }
 
 // LogValue makes slog print Options without the password.
