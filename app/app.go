@@ -89,7 +89,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		}
 		a.store = s
 	}
-	a.papers = usecase.NewPapers(a.store, a.store, limits, log)
+	a.papers = usecase.NewPapers(a.store, a.store, limits)
 	a.hub = usecase.NewHub(a.store, a.store, a.store, limits, usecase.HubOptions{
 		MaxSessionsPerPaper:    cfg.Limits.MaxSessionsPerPaper,
 		MaxSessions:            cfg.Limits.MaxConnections,

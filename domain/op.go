@@ -13,7 +13,8 @@ type Op struct {
 	Kind string // OpUpsert or OpDelete
 	ID   string // element id
 	// Fields to merge (upsert only). A value of JSON null removes the field.
-	// Names are kept in the order the client sent them (see FieldOrder).
+	// The order the client sent them in is not kept: frames list fields in
+	// name order (protocol.OpBody).
 	Fields map[string]json.RawMessage
 }
 

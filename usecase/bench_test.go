@@ -49,7 +49,7 @@ func BenchmarkFanOut(b *testing.B) {
 			bus := &capturingBus{Bus: st}
 			hub := usecase.NewHub(st, st, bus, paper.DefaultLimits(), usecase.HubOptions{}, nil, quiet)
 			defer hub.Close()
-			papers := usecase.NewPapers(st, bus, paper.DefaultLimits(), quiet)
+			papers := usecase.NewPapers(st, bus, paper.DefaultLimits())
 			p, _, _ := papers.Create(context.Background(), "bench", "")
 			var members []*usecase.Member
 			for i := 0; i < n; i++ {
@@ -136,7 +136,7 @@ func BenchmarkPresenceFlushTick(b *testing.B) {
 					PresenceHeartbeat: time.Hour, PresenceFlush: time.Hour, PresenceImmediateBelow: 1,
 				}, nil, quiet)
 				defer hub.Close()
-				papers := usecase.NewPapers(st, bus, paper.DefaultLimits(), quiet)
+				papers := usecase.NewPapers(st, bus, paper.DefaultLimits())
 				rooms(b, hub, papers, n) // the last room's handler is bus.h
 				frame := protocol.PresenceFrame(protocol.PresenceUpdate, domain.Presence{Session: "s", User: "u", State: []byte(`{"x":1}`)})
 				b.ReportAllocs()
@@ -181,7 +181,7 @@ func BenchmarkPresenceHeartbeat(b *testing.B) {
 			st, pres, bus := s.open(b)
 			hub := usecase.NewHub(st, pres, bus, paper.DefaultLimits(), usecase.HubOptions{PresenceHeartbeat: time.Hour}, nil, quiet)
 			b.Cleanup(hub.Close)
-			rooms(b, hub, usecase.NewPapers(st, bus, paper.DefaultLimits(), quiet), n)
+			rooms(b, hub, usecase.NewPapers(st, bus, paper.DefaultLimits()), n)
 			b.ReportAllocs()
 			for b.Loop() {
 				hub.HeartbeatTick()

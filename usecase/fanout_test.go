@@ -49,7 +49,7 @@ func TestEveryEventHandedOffOnArrivalIsTimed(t *testing.T) {
 		PresenceImmediateBelow: 1, PresenceFlush: time.Hour, PresenceBudget: 1,
 	}, rec, quiet)
 	defer hub.Close()
-	papers := usecase.NewPapers(st, st, paper.DefaultLimits(), quiet)
+	papers := usecase.NewPapers(st, st, paper.DefaultLimits())
 	ctx := context.Background()
 	p, _, err := papers.Create(ctx, "timed", "")
 	if err != nil {

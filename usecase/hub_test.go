@@ -138,7 +138,7 @@ func newEnv(t *testing.T, bus usecase.Bus) *env {
 	if bus == nil {
 		bus = st
 	}
-	e := &env{store: st, papers: usecase.NewPapers(st, bus, paper.DefaultLimits(), quiet)}
+	e := &env{store: st, papers: usecase.NewPapers(st, bus, paper.DefaultLimits())}
 	e.hub = usecase.NewHub(st, st, bus, paper.DefaultLimits(), usecase.HubOptions{PresenceHeartbeat: 50 * time.Millisecond}, nil, quiet)
 	t.Cleanup(func() {
 		e.hub.Close()
@@ -471,7 +471,7 @@ func lossyRoom(t *testing.T, history int) (*lossyBus, *usecase.Papers, domain.Pa
 	st := memory.New(memory.Options{HistorySize: history, PresenceTTL: time.Minute})
 	bus := &lossyBus{Bus: st}
 	hub := usecase.NewHub(st, st, bus, paper.DefaultLimits(), usecase.HubOptions{}, nil, quiet)
-	papers := usecase.NewPapers(st, bus, paper.DefaultLimits(), quiet)
+	papers := usecase.NewPapers(st, bus, paper.DefaultLimits())
 	p, _, _ := papers.Create(context.Background(), "t", "")
 	s := newSink()
 	m, err := hub.Join(context.Background(), usecase.JoinRequest{PaperID: p.ID}, s)
@@ -619,7 +619,7 @@ func TestSessionLimits(t *testing.T) {
 	defer st.Close()
 	hub := usecase.NewHub(st, st, st, paper.DefaultLimits(), usecase.HubOptions{MaxSessionsPerPaper: 2, MaxSessions: 3}, nil, quiet)
 	defer hub.Close()
-	papers := usecase.NewPapers(st, st, paper.DefaultLimits(), quiet)
+	papers := usecase.NewPapers(st, st, paper.DefaultLimits())
 	ctx := context.Background()
 	p1, _, _ := papers.Create(ctx, "one", "")
 	p2, _, _ := papers.Create(ctx, "two", "")
@@ -666,7 +666,7 @@ func TestBusyRoomCoalescesPresence(t *testing.T) {
 		PresenceImmediateBelow: 3, PresenceFlush: 20 * time.Millisecond, PresenceBudget: 200,
 	}, nil, quiet)
 	defer hub.Close()
-	papers := usecase.NewPapers(st, st, paper.DefaultLimits(), quiet)
+	papers := usecase.NewPapers(st, st, paper.DefaultLimits())
 	ctx := context.Background()
 	p, _, _ := papers.Create(ctx, "busy", "")
 	var sinks []*sink
@@ -749,7 +749,7 @@ func TestHeartbeatRestoresAPurgedPresenceEntry(t *testing.T) {
 	t.Cleanup(st.Close)
 	hub := usecase.NewHub(st, st, st, paper.DefaultLimits(), usecase.HubOptions{PresenceHeartbeat: 20 * time.Millisecond}, nil, quiet)
 	t.Cleanup(hub.Close)
-	papers := usecase.NewPapers(st, st, paper.DefaultLimits(), quiet)
+	papers := usecase.NewPapers(st, st, paper.DefaultLimits())
 	ctx := context.Background()
 	p, _, _ := papers.Create(ctx, "t", "")
 	m := join(t, hub, usecase.JoinRequest{PaperID: p.ID, User: "ada"}, newSink())

@@ -46,7 +46,7 @@ func TestEditsPastMaxOpsInFlightAreRefusedAtOnceAndStoreNothing(t *testing.T) {
 		hub.Close()
 		st.Close()
 	})
-	p, _, err := usecase.NewPapers(st, st, paper.DefaultLimits(), quiet).Create(t.Context(), "Happy birthday", "Ada")
+	p, _, err := usecase.NewPapers(st, st, paper.DefaultLimits()).Create(t.Context(), "Happy birthday", "Ada")
 	if err != nil {
 		t.Fatal(err)
 	}

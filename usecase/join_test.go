@@ -44,7 +44,7 @@ func newLossyEnv(t *testing.T, history int, presence usecase.PresenceStore) *los
 	}
 	e := &lossyEnv{st: st, bus: &lossyBus{Bus: st}}
 	e.hub = usecase.NewHub(st, presence, e.bus, paper.DefaultLimits(), usecase.HubOptions{}, nil, quiet)
-	e.papers = usecase.NewPapers(st, e.bus, paper.DefaultLimits(), quiet)
+	e.papers = usecase.NewPapers(st, e.bus, paper.DefaultLimits())
 	t.Cleanup(func() {
 		e.hub.Close()
 		st.Close()

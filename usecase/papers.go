@@ -3,7 +3,6 @@ package usecase
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/papercast/papercast/domain"
@@ -17,12 +16,11 @@ type Papers struct {
 	bus    Bus
 	limits paper.Limits
 	now    func() time.Time
-	log    *slog.Logger
 }
 
 // NewPapers wires the paper service.
-func NewPapers(store Store, bus Bus, limits paper.Limits, log *slog.Logger) *Papers {
-	return &Papers{store: store, bus: bus, limits: limits, now: time.Now, log: log}
+func NewPapers(store Store, bus Bus, limits paper.Limits) *Papers {
+	return &Papers{store: store, bus: bus, limits: limits, now: time.Now}
 }
 
 // Create makes a new open paper and returns it with its owner key, which is
