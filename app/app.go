@@ -65,60 +65,70 @@ func NewLogger(c LogConfig, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// New builds a replica from a validated config. It connects to the store
-// (failing fast when Redis is unreachable at start) but does not listen yet.
+// New builds a replica from a validated config: first the backend (the
+// store, the papers service and the hub), then the HTTP side on top of it. It
+// connects to the store (failing fast when Redis is unreachable at start)
+// but does not listen yet. On an error nothing it started is left running.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	limits := cfg.PaperLimits()
 	a := &App{cfg: cfg, log: log, metrics: metrics.New()}
-	switch cfg.Store {
+	if err := a.newBackend(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.newHTTP(); err != nil {
+		a.closeBackend()
+		return nil, err
+	}
+	return a, nil
+}
+
+// newBackend connects the store and builds the services on it. The hub's
+// presence loops run from here on, until closeBackend (or Shutdown).
+func (a *App) newBackend(ctx context.Context) error {
+	switch a.cfg.Store {
 	case "memory":
-		a.store = memory.New(memory.Options{Limits: limits, HistorySize: cfg.History.Size, PresenceTTL: cfg.Presence.TTL})
+		a.store = memory.New(a.cfg.memoryOptions())
 	case "redis":
-		s, err := redisstore.New(ctx, redisstore.Options{
-			Addrs: cfg.Redis.Addrs, Mode: cfg.Redis.Mode, MasterSet: cfg.Redis.MasterSet,
-			Username: cfg.Redis.Username, Password: cfg.Redis.Password, DB: cfg.Redis.DB, TLS: cfg.Redis.TLS,
-			KeyPrefix: cfg.Redis.KeyPrefix, HistorySize: cfg.History.Size, PresenceTTL: cfg.Presence.TTL,
-			Limits: limits, DialTimeout: cfg.Redis.Timeout, CommandTimeout: cfg.Redis.Timeout,
-			Observer: a.metrics,
-		}, log)
+		o := a.cfg.redisOptions()
+		o.Observer = a.metrics
+		s, err := redisstore.New(ctx, o, a.log)
 		if err != nil {
-			return nil, fmt.Errorf("connect to redis at %s: %w", strings.Join(cfg.Redis.Addrs, ","), err)
+			return fmt.Errorf("connect to redis at %s: %w", strings.Join(a.cfg.Redis.Addrs, ","), err)
 		}
 		a.store = s
+	default:
+		return fmt.Errorf("config store: unknown store %q", a.cfg.Store)
 	}
+	limits := a.cfg.PaperLimits()
 	a.papers = usecase.NewPapers(a.store, a.store, limits)
-	a.hub = usecase.NewHub(a.store, a.store, a.store, limits, usecase.HubOptions{
-		MaxSessionsPerPaper:    cfg.Limits.MaxSessionsPerPaper,
-		MaxSessions:            cfg.Limits.MaxConnections,
-		PresenceHeartbeat:      cfg.Presence.Heartbeat,
-		StoreTimeout:           cfg.Redis.Timeout,
-		MaxOpsInFlight:         cfg.Limits.MaxOpsInFlight,
-		PresenceImmediateBelow: cfg.Presence.CoalesceAbove,
-		PresenceFlush:          cfg.Presence.Flush,
-		PresenceBudget:         cfg.Presence.BudgetPerPaper,
-	}, a.metrics, log)
+	a.hub = usecase.NewHub(a.store, a.store, a.store, limits, a.cfg.hubOptions(), a.metrics, a.log)
 	a.metrics.SetActivePapers(func() float64 { return float64(a.hub.Rooms()) })
+	return nil
+}
 
-	a.echo = rest.NewEcho(rest.Options{BodyLimit: cfg.Server.BodyLimit, AllowedOrigins: cfg.Server.AllowedOrigins, Dev: cfg.Server.Dev}, log)
-	var identify func(r *http.Request, paperID string) (ws.Identity, error)
+// closeBackend stops what newBackend started, for when the replica never
+// served (Shutdown stops a serving one, sessions first).
+func (a *App) closeBackend() {
+	a.hub.Close()
+	a.store.Close()
+}
+
+// newHTTP builds every HTTP route on the backend: REST (behind the optional
+// JWT check and the create limit), the WebSocket delivery, the board page,
+// /metrics and the admin surfaces.
+func (a *App) newHTTP() error {
+	cfg := a.cfg
+	a.echo = rest.NewEcho(rest.Options{BodyLimit: cfg.Server.BodyLimit, AllowedOrigins: cfg.Server.AllowedOrigins, Dev: cfg.Server.Dev}, a.log)
+	wso := cfg.wsOptions()
 	if secret := cfg.Auth.JWT.HMACSecret; secret != "" {
 		v, err := jwtauth.New(secret)
 		if err != nil {
-			a.store.Close()
-			return nil, fmt.Errorf("config auth.jwt.hmac_secret: %w", err)
+			return fmt.Errorf("config auth.jwt.hmac_secret: %w", err)
 		}
 		a.echo.Use(v.Middleware())
-		identify = func(r *http.Request, paperID string) (ws.Identity, error) {
-			c, err := v.VerifyPaper(r, paperID)
-			if err != nil {
-				return ws.Identity{}, err
-			}
-			who := ws.Identity{User: c.Subject, Name: c.Name}
-			return who, ws.ValidIdentity(who)
-		}
+		wso.Identify = jwtIdentity(v)
 	}
 	a.echo.Use(createLimit(cfg.Limits))
 	rest.Register(a.echo, a.papers)
@@ -126,23 +136,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err := cards.Check(); err != nil {
 		// Not fatal: everything but the card routes works, and those answer
 		// 503 with this error in the log until the fonts are installed.
-		log.Warn("card rendering unavailable: fonts missing", "error", err)
+		a.log.Warn("card rendering unavailable: fonts missing", "error", err)
 	}
 	rest.RegisterCards(a.echo, a.papers, cards)
-	a.ws = ws.New(a.hub, ws.Options{
-		Identify:          identify,
-		MaxFrameBytes:     cfg.WS.MaxFrameBytes,
-		SendBuffer:        cfg.WS.SendBuffer,
-		WriteWait:         cfg.WS.WriteWait,
-		PongWait:          cfg.WS.PongWait,
-		OpsPerSecond:      cfg.Limits.OpsPerSecond,
-		OpsBurst:          cfg.Limits.OpsBurst,
-		PresencePerSecond: cfg.Limits.PresencePerSecond,
-		AbuseStrikes:      cfg.Limits.AbuseStrikes,
-		CheckOrigin: func(r *http.Request) bool {
-			return rest.OriginAllowed(r.Header.Get("Origin"), r.Host, cfg.Server.AllowedOrigins, cfg.Server.Dev)
-		},
-	}, a.metrics, log)
+	a.ws = ws.New(a.hub, wso, a.metrics, a.log)
 	a.ws.Register(a.echo)
 	web.Register(a.echo)
 	var guard []echo.MiddlewareFunc
@@ -157,7 +154,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Hub: a.hub, Counts: a.metrics, Ping: admin.TimePing(a.store.Ping),
 		Peers: peers(cfg.Admin), Sampler: a.sampler,
 	}, cfg.Admin.Pprof)
-	return a, nil
+	return nil
+}
+
+// jwtIdentity takes a session's identity from its token's claims.
+func jwtIdentity(v *jwtauth.Verifier) func(r *http.Request, paperID string) (ws.Identity, error) {
+	return func(r *http.Request, paperID string) (ws.Identity, error) {
+		c, err := v.VerifyPaper(r, paperID)
+		if err != nil {
+			return ws.Identity{}, err
+		}
+		who := ws.Identity{User: c.Subject, Name: c.Name}
+		return who, ws.ValidIdentity(who)
+	}
 }
 
 // Start listens on the configured address and serves in the background.
@@ -243,7 +252,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	if err := a.Start(); err != nil {
-		a.store.Close()
+		a.closeBackend()
 		return err
 	}
 	select {
