@@ -101,3 +101,17 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 		})
 	}
 }
+
+// subtest is one named test of a group.
+type subtest struct {
+	name string
+	run  func(t *testing.T, e *env)
+}
+
+// subtests runs each test of a group as a subtest on the group's env.
+func subtests(t *testing.T, e *env, tests []subtest) {
+	t.Helper()
+	for _, s := range tests {
+		t.Run(s.name, func(t *testing.T) { s.run(t, e) })
+	}
+}
