@@ -2,7 +2,10 @@
 // from the project and only the standard library.
 package domain
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Domain errors. Each delivery maps them to wire codes (protocol/errors.go)
 // in exactly one function (delivery/ws/errors.go, delivery/rest/errors.go).
@@ -29,6 +32,12 @@ var (
 func Errors() []error {
 	return []error{
 		ErrNotFound, ErrInvalid, ErrFinalized, ErrForbidden, ErrUnauthorized, ErrUnavailable,
-		ErrTooLarge, ErrRateLimited, ErrConflict, ErrUnsupported, ErrFull, ErrOverloaded,
+		ErrTooLarge, ErrRateLimited, ErrConflict, ErrUnsupported, ErrFull, ErrOverloaded, ErrBanned,
 	}
 }
+
+// ErrBanned means the paper's owner removed this user from the paper: their
+// edits are refused and their sessions closed. It is a kind of ErrForbidden
+// (the wire code is the same), told apart where a delivery closes the
+// session for it.
+var ErrBanned = fmt.Errorf("%w: banned from this paper", ErrForbidden)

@@ -39,11 +39,16 @@ const (
 	EventFinalized = "finalized"
 	EventPresence  = "presence"
 	EventDeleted   = "deleted"
+	// EventPolicy is a change of the paper's edit policy; it takes a seq.
+	EventPolicy = "policy"
+	// EventBan removes a user from the paper; it takes no seq and never
+	// reaches a client: rooms close the user's sessions.
+	EventBan = "ban"
 )
 
 // Event is one message on a paper's bus. Frame is the exact wire frame sent
 // to every session (encoded once, shared by all receivers: never mutate it).
-// Seq is 0 for events that take no seq (presence, deleted).
+// Seq is 0 for events that take no seq (presence, deleted, ban).
 type Event struct {
 	Kind  string
 	Seq   uint64

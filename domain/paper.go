@@ -11,6 +11,15 @@ const (
 	StatusFinal = "final"
 )
 
+// Edit policies: who may change or delete an element that exists.
+const (
+	// EditAuthors: only the element's author, or an owner session. The
+	// default for new papers.
+	EditAuthors = "authors"
+	// EditOpen: anyone on the paper (a whiteboard).
+	EditOpen = "open"
+)
+
 // Paper is a rolling paper's metadata.
 type Paper struct {
 	ID          string
@@ -21,15 +30,28 @@ type Paper struct {
 	Epoch       string // random id of this incarnation of the paper's data
 	CreatedAt   time.Time
 	FinalizedAt *time.Time
+	// Edit is the edit policy: EditAuthors or EditOpen.
+	Edit string
 	// OwnerKeyHash is the SHA-256 of the owner key; the key itself is never stored.
 	OwnerKeyHash []byte
 }
 
 // Element is one note (or any other object) on a paper. Fields are free-form
-// JSON values owned by the frontend; the server only enforces limits.
+// JSON values owned by the frontend; the server only enforces limits. By and
+// CreatedAt are stamped by the server when the element is created and never
+// change afterwards, whoever edits it.
 type Element struct {
-	ID     string
-	Fields map[string]json.RawMessage
+	ID        string
+	By        ElementAuthor
+	CreatedAt time.Time // whole seconds, UTC
+	Fields    map[string]json.RawMessage
+}
+
+// ElementAuthor is who created an element: the creating session's identity
+// (its user id and display name; not the session, which is transient).
+type ElementAuthor struct {
+	User string
+	Name string
 }
 
 // Document is a paper with its elements in creation order, as of Paper.Seq.

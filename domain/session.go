@@ -11,11 +11,14 @@ const (
 	CloseGoingAway CloseReason = iota + 1 // server shutting down: reconnect with since/epoch
 	CloseResync                           // server cannot guarantee a gap-free stream: reconnect with since/epoch
 	CloseDeleted                          // the paper was deleted
+	CloseBanned                           // the owner banned this user from the paper: do not reconnect
 )
 
 // CloseReasons lists every close reason, so the deliveries' tests can check
 // that each one has its close code.
-func CloseReasons() []CloseReason { return []CloseReason{CloseGoingAway, CloseResync, CloseDeleted} }
+func CloseReasons() []CloseReason {
+	return []CloseReason{CloseGoingAway, CloseResync, CloseDeleted, CloseBanned}
+}
 
 func (r CloseReason) String() string {
 	switch r {
@@ -25,6 +28,8 @@ func (r CloseReason) String() string {
 		return "resync"
 	case CloseDeleted:
 		return "paper deleted"
+	case CloseBanned:
+		return "banned"
 	}
 	return "unknown"
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/papercast/papercast/domain"
@@ -75,6 +76,11 @@ func (l Limits) Validate() error {
 	return errors.Join(errs...)
 }
 
+// ReservedFields are the names an element's own members take in every
+// element object (`{"id":..,"by":..,"createdAt":..,...fields}`): the server
+// sets them, so no upsert may name them.
+var ReservedFields = []string{"id", "by", "createdAt"}
+
 // ValidID reports whether s is a valid element id or field name:
 // 1-64 characters of [A-Za-z0-9_-].
 func ValidID(s string) bool {
@@ -118,8 +124,8 @@ func (l Limits) ValidateOp(op domain.Op) error {
 		return fmt.Errorf("%w: at most %d fields per element", domain.ErrTooLarge, l.MaxFields)
 	}
 	for name, v := range op.Fields {
-		if name == "id" {
-			return fmt.Errorf("%w: field name \"id\" is reserved", domain.ErrInvalid)
+		if slices.Contains(ReservedFields, name) {
+			return fmt.Errorf("%w: field name %q is reserved", domain.ErrInvalid, name)
 		}
 		if !ValidID(name) {
 			return fmt.Errorf("%w: field names must be 1-%d characters of [A-Za-z0-9_-]", domain.ErrInvalid, MaxIDLen)
@@ -153,6 +159,26 @@ func (l Limits) ValidateTitle(title, to string) error {
 	}
 	if !utf8.ValidString(to) || utf8.RuneCountInString(to) > l.MaxToChars {
 		return fmt.Errorf("%w: to must be at most %d characters", domain.ErrInvalid, l.MaxToChars)
+	}
+	return nil
+}
+
+// ValidateEdit checks an edit policy: domain.EditAuthors or domain.EditOpen.
+func ValidateEdit(edit string) error {
+	if edit != domain.EditAuthors && edit != domain.EditOpen {
+		return fmt.Errorf("%w: edit must be %q or %q", domain.ErrInvalid, domain.EditAuthors, domain.EditOpen)
+	}
+	return nil
+}
+
+// MaxUserBytes bounds a user id, as sessions give it (see delivery/ws).
+const MaxUserBytes = 128
+
+// ValidateUser checks a user id named by someone else (a ban): 1 to
+// MaxUserBytes bytes of UTF-8.
+func ValidateUser(user string) error {
+	if user == "" || len(user) > MaxUserBytes || !utf8.ValidString(user) {
+		return fmt.Errorf("%w: user must be 1-%d bytes of UTF-8", domain.ErrInvalid, MaxUserBytes)
 	}
 	return nil
 }

@@ -55,6 +55,10 @@ func TestValidateOp(t *testing.T) {
 		{"unknown kind", domain.Op{Kind: "Upsert", ID: "n1", Fields: map[string]json.RawMessage{"a": raw("1")}}, domain.ErrInvalid},
 		{"no fields", domain.Op{Kind: "upsert", ID: "n1"}, domain.ErrInvalid},
 		{"reserved id field", domain.Op{Kind: "upsert", ID: "n1", Fields: map[string]json.RawMessage{"id": raw(`"x"`)}}, domain.ErrInvalid},
+		{"reserved by field", domain.Op{Kind: "upsert", ID: "n1", Fields: map[string]json.RawMessage{"text": raw(`"x"`), "by": raw(`{"user":"u"}`)}}, domain.ErrInvalid},
+		{"reserved createdAt field", domain.Op{Kind: "upsert", ID: "n1", Fields: map[string]json.RawMessage{"createdAt": raw(`"2026-01-01T00:00:00Z"`)}}, domain.ErrInvalid},
+		{"reserved by field set to null", domain.Op{Kind: "upsert", ID: "n1", Fields: map[string]json.RawMessage{"by": raw("null")}}, domain.ErrInvalid},
+		{"names are case-sensitive: By is a field", domain.Op{Kind: "upsert", ID: "n1", Fields: map[string]json.RawMessage{"By": raw(`"x"`), "createdat": raw("1")}}, nil},
 		{"bad field name", domain.Op{Kind: "upsert", ID: "n1", Fields: map[string]json.RawMessage{"a.b": raw("1")}}, domain.ErrInvalid},
 		{"not json", domain.Op{Kind: "upsert", ID: "n1", Fields: map[string]json.RawMessage{"a": raw("{")}}, domain.ErrInvalid},
 		{"empty value", domain.Op{Kind: "upsert", ID: "n1", Fields: map[string]json.RawMessage{"a": raw("")}}, domain.ErrInvalid},
@@ -185,6 +189,43 @@ func TestValidateTitle(t *testing.T) {
 	for _, tt := range tests {
 		if err := l.ValidateTitle(tt.title, tt.to); (err == nil) != tt.ok {
 			t.Errorf("ValidateTitle(%.10q, %.10q) = %v, want ok=%v", tt.title, tt.to, err, tt.ok)
+		}
+	}
+}
+
+func TestValidateEdit(t *testing.T) {
+	tests := []struct {
+		in string
+		ok bool
+	}{
+		{domain.EditAuthors, true},
+		{domain.EditOpen, true},
+		{"", false},
+		{"Open", false},
+		{"owner", false},
+	}
+	for _, tt := range tests {
+		if err := ValidateEdit(tt.in); (err == nil) != tt.ok || err != nil && !errors.Is(err, domain.ErrInvalid) {
+			t.Errorf("ValidateEdit(%q) = %v, want ok=%v", tt.in, err, tt.ok)
+		}
+	}
+}
+
+func TestValidateUser(t *testing.T) {
+	tests := []struct {
+		in string
+		ok bool
+	}{
+		{"u42", true},
+		{"anon-x y/z%", true},
+		{strings.Repeat("é", 64), true},
+		{strings.Repeat("a", 129), false},
+		{"", false},
+		{"\xff", false},
+	}
+	for _, tt := range tests {
+		if err := ValidateUser(tt.in); (err == nil) != tt.ok || err != nil && !errors.Is(err, domain.ErrInvalid) {
+			t.Errorf("ValidateUser(%.10q) = %v, want ok=%v", tt.in, err, tt.ok)
 		}
 	}
 }
