@@ -108,6 +108,8 @@ func TestEventHeader(t *testing.T) {
 	}{
 		{string(FinalizedFrame(9)), "finalized", 9, true},
 		{string(DeletedFrame()), "deleted", 0, true},
+		{string(PolicyFrame(12, domain.EditOpen)), "policy", 12, true},
+		{string(BanFrame("u7")), "ban", 0, true},
 		{string(PresenceFrame("join", domain.Presence{Session: "s"})), "presence", 0, true},
 		{`{"type":"op","seq":}`, "", 0, false},
 		{`{"type":"op","seq":99999999999999999999999}`, "", 0, false},
@@ -122,10 +124,44 @@ func TestEventHeader(t *testing.T) {
 	}
 }
 
+// TestElementsCarryTheirAuthor pins the element object: id, then the
+// server-stamped by (name omitted when empty) and createdAt, then the
+// fields; an element stored before authors were recorded has neither.
+func TestElementsCarryTheirAuthor(t *testing.T) {
+	at := time.Date(2026, 11, 25, 12, 0, 7, 0, time.FixedZone("CET", 3600))
+	els := []domain.Element{
+		{ID: "n1", By: domain.ElementAuthor{User: "u1", Name: `Ana "A"`}, CreatedAt: at, Fields: map[string]json.RawMessage{"x": json.RawMessage("1")}},
+		{ID: "n2", By: domain.ElementAuthor{User: "u2"}, CreatedAt: at},
+		{ID: "n3", Fields: map[string]json.RawMessage{"y": json.RawMessage("2")}},
+	}
+	want := `[{"id":"n1","by":{"user":"u1","name":"Ana \"A\""},"createdAt":"2026-11-25T11:00:07Z","x":1},` +
+		`{"id":"n2","by":{"user":"u2"},"createdAt":"2026-11-25T11:00:07Z"},{"id":"n3","y":2}]`
+	if got := string(AppendElements(nil, els)); got != want {
+		t.Fatalf("elements:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestPolicyAndBanFrames(t *testing.T) {
+	if got, want := string(PolicyFrame(7, domain.EditOpen)), `{"type":"policy","seq":7,"edit":"open"}`; got != want {
+		t.Errorf("policy frame %s, want %s", got, want)
+	}
+	for _, user := range []string{"u7", `a "quoted" user`, "ünï 🎉"} {
+		f := BanFrame(user)
+		if got, ok := BannedUser(f); !ok || got != user {
+			t.Errorf("BannedUser(%s) = %q %v, want %q", f, got, ok, user)
+		}
+	}
+	for _, f := range []string{`{"type":"ban"}`, `{"type":"ban","user":""}`, string(FinalizedFrame(1)), `{"type":"ban","user":`} {
+		if u, ok := BannedUser([]byte(f)); ok {
+			t.Errorf("BannedUser(%s) = %q, want not ok", f, u)
+		}
+	}
+}
+
 func TestServerFramesAreJSON(t *testing.T) {
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	doc := domain.Document{
-		Paper:    domain.Paper{ID: "p1", Title: "Hi", Status: "open", Seq: 3, Epoch: "e1", CreatedAt: at},
+		Paper:    domain.Paper{ID: "p1", Title: "Hi", Status: "open", Seq: 3, Epoch: "e1", CreatedAt: at, Edit: domain.EditAuthors},
 		Elements: []domain.Element{{ID: "n1", Fields: map[string]json.RawMessage{"text": json.RawMessage(`"x"`)}}},
 	}
 	you := domain.Author{Session: "s", User: "u", Name: "n"}
@@ -139,6 +175,8 @@ func TestServerFramesAreJSON(t *testing.T) {
 		"presence":       PresenceFrame("update", domain.Presence{Session: "s", State: json.RawMessage(`{"c":1}`)}),
 		"leave":          PresenceFrame("leave", domain.Presence{Session: "s", State: json.RawMessage(`{"c":1}`)}),
 		"finalized":      FinalizedFrame(4),
+		"policy":         PolicyFrame(5, domain.EditOpen),
+		"ban":            BanFrame(`u"7`),
 	}
 	for name, f := range frames {
 		var v map[string]any
@@ -153,7 +191,7 @@ func TestServerFramesAreJSON(t *testing.T) {
 		Paper    PaperJSON        `json:"paper"`
 	}
 	_ = json.Unmarshal(frames["snapshot"], &snap)
-	if snap.Presence == nil || len(snap.Presence) != 0 || snap.Seq != 3 || snap.Elements[0]["id"] != "n1" || snap.Paper.CreatedAt != "2026-11-25T12:00:00Z" {
+	if snap.Presence == nil || len(snap.Presence) != 0 || snap.Seq != 3 || snap.Elements[0]["id"] != "n1" || snap.Paper.CreatedAt != "2026-11-25T12:00:00Z" || snap.Paper.Edit != "authors" {
 		t.Fatalf("snapshot decoded to %+v", snap)
 	}
 	var leave struct{ State map[string]any }
@@ -276,7 +314,7 @@ func TestAuthorAndPresenceObjectsKeepTheDocumentedForms(t *testing.T) {
 	named := domain.Author{Session: "s1", User: "u1", Name: "Ana"}
 	anon := domain.Author{Session: "s2", User: "u2"}
 	state := json.RawMessage(`{"cursor":{"x":1}}`)
-	doc := domain.Document{Paper: domain.Paper{ID: "p", Status: "open", Epoch: "e", CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
+	doc := domain.Document{Paper: domain.Paper{ID: "p", Status: "open", Epoch: "e", CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Edit: domain.EditAuthors}}
 	presence := []domain.Presence{{Session: "s1", User: "u1", Name: "Ana", State: state}, {Session: "s2", User: "u2"}}
 	tests := []struct {
 		name string
@@ -288,7 +326,7 @@ func TestAuthorAndPresenceObjectsKeepTheDocumentedForms(t *testing.T) {
 		{"op by without a name", OpFrame(2, OpBody(domain.Op{Kind: "upsert", ID: "n1", Fields: map[string]json.RawMessage{"b": json.RawMessage("2"), "a": json.RawMessage("1")}}, anon)),
 			`{"type":"op","seq":2,"op":"upsert","id":"n1","fields":{"a":1,"b":2},"by":{"session":"s2","user":"u2"}}`},
 		{"snapshot you without a name, presence entries", SnapshotFrame(doc, anon, presence),
-			`{"type":"snapshot","epoch":"e","seq":0,"you":{"session":"s2","user":"u2","name":""},"paper":{"id":"p","title":"","to":"","status":"open","createdAt":"2026-01-02T03:04:05Z"},"elements":[],` +
+			`{"type":"snapshot","epoch":"e","seq":0,"you":{"session":"s2","user":"u2","name":""},"paper":{"id":"p","title":"","to":"","status":"open","createdAt":"2026-01-02T03:04:05Z","edit":"authors"},"elements":[],` +
 				`"presence":[{"session":"s1","user":"u1","name":"Ana","state":{"cursor":{"x":1}}},{"session":"s2","user":"u2","name":"","state":{}}]}`},
 		{"resumed you with a name", ResumedFrame("e", 1, 2, named, nil),
 			`{"type":"resumed","epoch":"e","from":1,"seq":2,"you":{"session":"s1","user":"u1","name":"Ana"},"presence":[]}`},

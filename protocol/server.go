@@ -112,6 +112,37 @@ func FinalizedFrame(seq uint64) []byte {
 	return append(b, '}')
 }
 
+// PolicyFrame is `{"type":"policy","seq":N,"edit":"open"}`: the paper's edit
+// policy changed. Like finalized it takes the paper's next seq.
+func PolicyFrame(seq uint64, edit string) []byte {
+	b := make([]byte, 0, 48)
+	b = append(b, `{"type":"policy","seq":`...)
+	b = strconv.AppendUint(b, seq, 10)
+	b = append(b, `,"edit":`...)
+	b = appendString(b, edit)
+	return append(b, '}')
+}
+
+// BanFrame is `{"type":"ban","user":"u7"}`, carried on the bus when the
+// owner bans a user; rooms close that user's sessions (4003) rather than
+// send this frame.
+func BanFrame(user string) []byte {
+	b := append([]byte(`{"type":"ban","user":`), appendString(nil, user)...)
+	return append(b, '}')
+}
+
+// BannedUser reads the user of a BanFrame.
+func BannedUser(frame []byte) (string, bool) {
+	var f struct {
+		Type string `json:"type"`
+		User string `json:"user"`
+	}
+	if json.Unmarshal(frame, &f) != nil || f.Type != domain.EventBan || f.User == "" {
+		return "", false
+	}
+	return f.User, true
+}
+
 // DeletedFrame is carried on the bus when a paper is deleted; sessions are
 // closed (4004) rather than sent this frame.
 func DeletedFrame() []byte { return []byte(`{"type":"deleted"}`) }
@@ -162,11 +193,12 @@ type PaperJSON struct {
 	Status      string  `json:"status"`
 	CreatedAt   string  `json:"createdAt"`
 	FinalizedAt *string `json:"finalizedAt,omitempty"`
+	Edit        string  `json:"edit"`
 }
 
 // Paper converts a domain paper for the wire.
 func Paper(p domain.Paper) PaperJSON {
-	out := PaperJSON{ID: p.ID, Title: p.Title, To: p.To, Status: p.Status, CreatedAt: p.CreatedAt.UTC().Format(time.RFC3339)}
+	out := PaperJSON{ID: p.ID, Title: p.Title, To: p.To, Status: p.Status, CreatedAt: p.CreatedAt.UTC().Format(time.RFC3339), Edit: p.Edit}
 	if p.FinalizedAt != nil {
 		s := p.FinalizedAt.UTC().Format(time.RFC3339)
 		out.FinalizedAt = &s
@@ -174,7 +206,29 @@ func Paper(p domain.Paper) PaperJSON {
 	return out
 }
 
-// AppendElements writes the elements as a JSON array of `{"id":..,...fields}`.
+// appendElementAuthor writes `,"by":{"user":..,"name":..},"createdAt":".."`,
+// the server-stamped members of an element. The name is omitted when empty;
+// an element stored before authors were recorded has neither member.
+func appendElementAuthor(b []byte, el domain.Element) []byte {
+	if el.By.User != "" {
+		b = append(b, `,"by":{"user":`...)
+		b = appendString(b, el.By.User)
+		if el.By.Name != "" {
+			b = append(b, `,"name":`...)
+			b = appendString(b, el.By.Name)
+		}
+		b = append(b, '}')
+	}
+	if !el.CreatedAt.IsZero() {
+		b = append(b, `,"createdAt":"`...)
+		b = el.CreatedAt.UTC().AppendFormat(b, time.RFC3339)
+		b = append(b, '"')
+	}
+	return b
+}
+
+// AppendElements writes the elements as a JSON array of
+// `{"id":..,"by":{..},"createdAt":..,...fields}` (see appendElementAuthor).
 func AppendElements(b []byte, els []domain.Element) []byte {
 	b = append(b, '[')
 	for i, el := range els {
@@ -183,6 +237,7 @@ func AppendElements(b []byte, els []domain.Element) []byte {
 		}
 		b = append(b, `{"id":`...)
 		b = appendString(b, el.ID)
+		b = appendElementAuthor(b, el)
 		if len(el.Fields) > 0 {
 			b = append(b, ',')
 			b = appendFields(b, el.Fields)
@@ -279,6 +334,10 @@ func EventHeader(frame []byte) (kind string, seq uint64, ok bool) {
 		kind = domain.EventFinalized
 	case domain.EventDeleted:
 		kind = domain.EventDeleted
+	case domain.EventPolicy:
+		kind = domain.EventPolicy
+	case domain.EventBan:
+		kind = domain.EventBan
 	default:
 		kind = string(k)
 	}
