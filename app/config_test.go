@@ -105,7 +105,8 @@ func TestDefaultsAreThePackagesDefaults(t *testing.T) {
 	}
 	hub := app.HubOptions(d)
 	hub.JoinBuffer = usecase.DefaultHubOptions().JoinBuffer // not a config key
-	if hub != usecase.DefaultHubOptions() {
+	// DeepEqual: HubOptions holds a clock func, so it is not comparable.
+	if !reflect.DeepEqual(hub, usecase.DefaultHubOptions()) {
 		t.Errorf("hub: %+v, want usecase.DefaultHubOptions() %+v", hub, usecase.DefaultHubOptions())
 	}
 	wso := app.WSOptions(d)

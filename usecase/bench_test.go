@@ -50,7 +50,7 @@ func BenchmarkFanOut(b *testing.B) {
 			hub := usecase.NewHub(st, st, bus, paper.DefaultLimits(), usecase.HubOptions{}, nil, quiet)
 			defer hub.Close()
 			papers := usecase.NewPapers(st, bus, paper.DefaultLimits())
-			p, _, _ := papers.Create(context.Background(), "bench", "")
+			p, _, _ := papers.Create(context.Background(), "bench", "", "")
 			var members []*usecase.Member
 			for i := 0; i < n; i++ {
 				m, err := hub.Join(context.Background(), usecase.JoinRequest{PaperID: p.ID}, nopSink{})
@@ -85,7 +85,7 @@ func rooms(b *testing.B, hub *usecase.Hub, papers *usecase.Papers, n int) {
 	b.Helper()
 	ids := make(chan string, n)
 	for range n {
-		p, _, err := papers.Create(context.Background(), "bench", "")
+		p, _, err := papers.Create(context.Background(), "bench", "", "")
 		if err != nil {
 			b.Fatal(err)
 		}

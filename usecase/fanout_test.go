@@ -51,7 +51,7 @@ func TestEveryEventHandedOffOnArrivalIsTimed(t *testing.T) {
 	defer hub.Close()
 	papers := usecase.NewPapers(st, st, paper.DefaultLimits())
 	ctx := context.Background()
-	p, _, err := papers.Create(ctx, "timed", "")
+	p, _, err := papers.Create(ctx, "timed", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,6 +51,8 @@ type HubOptions struct {
 	PresenceImmediateBelow int
 	PresenceFlush          time.Duration
 	PresenceBudget         int
+	// Now is the clock that stamps new elements' createdAt (nil: time.Now).
+	Now func() time.Time
 }
 
 // DefaultHubOptions are the hub's settings when none are given; config.yaml
@@ -98,6 +100,9 @@ func (o *HubOptions) defaults() {
 	}
 	if o.PresenceBudget <= 0 {
 		o.PresenceBudget = d.PresenceBudget
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 }
 
@@ -222,6 +227,7 @@ type Member struct {
 
 	leaveOnce sync.Once
 	sent      atomic.Uint64 // ops passed to the store (OpOrder.N)
+	owner     atomic.Bool   // claimed with the owner key (Claim)
 
 	// presMu orders this session's presence writes (its own updates, the
 	// heartbeat's restores, its leave) so nothing re-creates an entry after
@@ -366,10 +372,20 @@ type start struct {
 	seq   uint64
 }
 
-// load announces m's presence and reads what its first frame needs.
+// load announces m's presence and reads what its first frame needs. A
+// banned user is refused here, after m was registered in its room: a ban
+// stored after this check is published after it too, and the room closes m
+// when that event arrives.
 func (h *Hub) load(ctx context.Context, r *room, m *Member, req JoinRequest) (start, resumeState, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.opts.StoreTimeout)
 	defer cancel()
+	banned, err := h.store.Banned(ctx, r.id, m.author.User)
+	if err != nil {
+		return start{}, resumeState{}, fmt.Errorf("join %s: bans: %w", r.id, err)
+	}
+	if banned {
+		return start{}, resumeState{}, fmt.Errorf("join %s as %q: %w", r.id, m.author.User, domain.ErrBanned)
+	}
 	if err := h.presence.SetPresence(ctx, r.id, m.presenceEntry(emptyState), protocol.PresenceJoin); err != nil {
 		return start{}, resumeState{}, fmt.Errorf("join %s: presence: %w", r.id, err)
 	}
@@ -421,11 +437,51 @@ func (m *Member) Edit(ctx context.Context, op domain.Op) (uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.hub.opts.StoreTimeout)
 	defer cancel()
 	order := OpOrder{Session: m.author.Session, N: m.sent.Add(1)}
-	seq, err := m.hub.store.Apply(ctx, m.room.id, op, protocol.OpBody(op, m.author), order)
+	ed := Editor{User: m.author.User, Name: m.author.Name, Owner: m.owner.Load(), At: m.hub.opts.Now()}
+	seq, err := m.hub.store.Apply(ctx, m.room.id, op, protocol.OpBody(op, m.author), order, ed)
 	if err != nil {
 		return 0, fmt.Errorf("%s %s on %s: %w", op.Kind, op.ID, m.room.id, err)
 	}
 	return seq, nil
+}
+
+// Claim makes this session an owner session if ownerKey is the paper's
+// owner key (compared in constant time): from then on it may change or
+// delete any element and ban people. A missing or wrong key is
+// domain.ErrForbidden and changes nothing.
+func (m *Member) Claim(ctx context.Context, ownerKey string) error {
+	ctx, cancel := context.WithTimeout(ctx, m.hub.opts.StoreTimeout)
+	defer cancel()
+	p, err := m.hub.store.Paper(ctx, m.room.id)
+	if err != nil {
+		return fmt.Errorf("claim %s: %w", m.room.id, err)
+	}
+	if ownerKey == "" || !ownerKeyMatches(ownerKey, p.OwnerKeyHash) {
+		return fmt.Errorf("claim %s: %w: wrong owner key", m.room.id, domain.ErrForbidden)
+	}
+	m.owner.Store(true)
+	return nil
+}
+
+// Owner reports whether this session has claimed the paper (Claim).
+func (m *Member) Owner() bool { return m.owner.Load() }
+
+// Ban removes a user from the paper: their sessions on every replica are
+// closed (domain.CloseBanned) and they cannot join or edit until the ban is
+// lifted. Only an owner session may ban (domain.ErrForbidden otherwise).
+func (m *Member) Ban(ctx context.Context, user string) error {
+	if !m.owner.Load() {
+		return fmt.Errorf("ban on %s: %w: only an owner session may ban; claim the paper first", m.room.id, domain.ErrForbidden)
+	}
+	if err := paper.ValidateUser(user); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.hub.opts.StoreTimeout)
+	defer cancel()
+	if err := m.hub.store.Ban(ctx, m.room.id, user); err != nil {
+		return fmt.Errorf("ban on %s: %w", m.room.id, err)
+	}
+	return nil
 }
 
 // SetPresence publishes this session's ephemeral state.

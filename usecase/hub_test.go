@@ -149,7 +149,7 @@ func newEnv(t *testing.T, bus usecase.Bus) *env {
 
 func (e *env) create(t *testing.T) domain.Paper {
 	t.Helper()
-	p, _, err := e.papers.Create(context.Background(), "Happy birthday", "Ada")
+	p, _, err := e.papers.Create(context.Background(), "Happy birthday", "Ada", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +353,7 @@ func TestJoinUnknownPaper(t *testing.T) {
 func TestDeleteClosesSessions(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	p, key, err := e.papers.Create(ctx, "t", "")
+	p, key, err := e.papers.Create(ctx, "t", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +383,7 @@ func waitClosed(t *testing.T, s *sink, want domain.CloseReason) {
 func TestOwnerKey(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	p, key, err := e.papers.Create(ctx, "t", "")
+	p, key, err := e.papers.Create(ctx, "t", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,7 +472,7 @@ func lossyRoom(t *testing.T, history int) (*lossyBus, *usecase.Papers, domain.Pa
 	bus := &lossyBus{Bus: st}
 	hub := usecase.NewHub(st, st, bus, paper.DefaultLimits(), usecase.HubOptions{}, nil, quiet)
 	papers := usecase.NewPapers(st, bus, paper.DefaultLimits())
-	p, _, _ := papers.Create(context.Background(), "t", "")
+	p, _, _ := papers.Create(context.Background(), "t", "", "")
 	s := newSink()
 	m, err := hub.Join(context.Background(), usecase.JoinRequest{PaperID: p.ID}, s)
 	if err != nil {
@@ -621,8 +621,8 @@ func TestSessionLimits(t *testing.T) {
 	defer hub.Close()
 	papers := usecase.NewPapers(st, st, paper.DefaultLimits())
 	ctx := context.Background()
-	p1, _, _ := papers.Create(ctx, "one", "")
-	p2, _, _ := papers.Create(ctx, "two", "")
+	p1, _, _ := papers.Create(ctx, "one", "", "")
+	p2, _, _ := papers.Create(ctx, "two", "", "")
 	join := func(id string) (*usecase.Member, error) {
 		return hub.Join(ctx, usecase.JoinRequest{PaperID: id}, newSink())
 	}
@@ -668,7 +668,7 @@ func TestBusyRoomCoalescesPresence(t *testing.T) {
 	defer hub.Close()
 	papers := usecase.NewPapers(st, st, paper.DefaultLimits())
 	ctx := context.Background()
-	p, _, _ := papers.Create(ctx, "busy", "")
+	p, _, _ := papers.Create(ctx, "busy", "", "")
 	var sinks []*sink
 	var members []*usecase.Member
 	for i := 0; i < 6; i++ {
@@ -751,7 +751,7 @@ func TestHeartbeatRestoresAPurgedPresenceEntry(t *testing.T) {
 	t.Cleanup(hub.Close)
 	papers := usecase.NewPapers(st, st, paper.DefaultLimits())
 	ctx := context.Background()
-	p, _, _ := papers.Create(ctx, "t", "")
+	p, _, _ := papers.Create(ctx, "t", "", "")
 	m := join(t, hub, usecase.JoinRequest{PaperID: p.ID, User: "ada"}, newSink())
 	if err := m.SetPresence(ctx, json.RawMessage(`{"x":7}`)); err != nil {
 		t.Fatal(err)

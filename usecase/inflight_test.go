@@ -23,7 +23,7 @@ type gatedStore struct {
 	calls   atomic.Int32
 }
 
-func (g *gatedStore) Apply(ctx context.Context, id string, op domain.Op, body []byte, order usecase.OpOrder) (uint64, error) {
+func (g *gatedStore) Apply(ctx context.Context, id string, op domain.Op, body []byte, order usecase.OpOrder, ed usecase.Editor) (uint64, error) {
 	g.calls.Add(1)
 	g.entered <- struct{}{}
 	select {
@@ -31,7 +31,7 @@ func (g *gatedStore) Apply(ctx context.Context, id string, op domain.Op, body []
 	case <-ctx.Done():
 		return 0, fmt.Errorf("gated: %w: %w", domain.ErrUnavailable, ctx.Err())
 	}
-	return g.Store.Apply(ctx, id, op, body, order)
+	return g.Store.Apply(ctx, id, op, body, order, ed)
 }
 
 // With MaxOpsInFlight ops already waiting on the store, the next edit is
@@ -46,7 +46,7 @@ func TestEditsPastMaxOpsInFlightAreRefusedAtOnceAndStoreNothing(t *testing.T) {
 		hub.Close()
 		st.Close()
 	})
-	p, _, err := usecase.NewPapers(st, st, paper.DefaultLimits()).Create(t.Context(), "Happy birthday", "Ada")
+	p, _, err := usecase.NewPapers(st, st, paper.DefaultLimits()).Create(t.Context(), "Happy birthday", "Ada", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func newLossyEnv(t *testing.T, history int, presence usecase.PresenceStore) *los
 func (e *lossyEnv) apply(t *testing.T, paperID string, i int) uint64 {
 	t.Helper()
 	op := upsert(fmt.Sprint("n", i%3), "i", i)
-	seq, err := e.st.Apply(context.Background(), paperID, op, protocol.OpBody(op, domain.Author{Session: "elsewhere", User: "x"}), usecase.OpOrder{})
+	seq, err := e.st.Apply(context.Background(), paperID, op, protocol.OpBody(op, domain.Author{Session: "elsewhere", User: "x"}), usecase.OpOrder{}, usecase.Editor{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestJoinMissesNothingTheBusLost(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			const history = 20
 			e := newLossyEnv(t, history, nil)
-			p, _, err := e.papers.Create(context.Background(), "t", "")
+			p, _, err := e.papers.Create(context.Background(), "t", "", "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -202,7 +202,7 @@ func TestResyncLeavesJoiningSessionsAlone(t *testing.T) {
 	e := newLossyEnv(t, 50, gp)
 	t.Cleanup(st.Close)
 	// The room's presence goes to st, its papers and events to e.st.
-	p, _, err := e.papers.Create(context.Background(), "t", "")
+	p, _, err := e.papers.Create(context.Background(), "t", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func TestResyncLeavesJoiningSessionsAlone(t *testing.T) {
 func TestJoinWithALossHistoryCannotFillClosesToResume(t *testing.T) {
 	const history = 5
 	e := newLossyEnv(t, history, nil)
-	p, _, err := e.papers.Create(context.Background(), "t", "")
+	p, _, err := e.papers.Create(context.Background(), "t", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}

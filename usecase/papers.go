@@ -24,9 +24,16 @@ func NewPapers(store Store, bus Bus, limits paper.Limits) *Papers {
 }
 
 // Create makes a new open paper and returns it with its owner key, which is
-// shown this once and stored only as a hash.
-func (s *Papers) Create(ctx context.Context, title, to string) (domain.Paper, string, error) {
+// shown this once and stored only as a hash. edit is its edit policy
+// (domain.EditAuthors or EditOpen; "" means EditAuthors).
+func (s *Papers) Create(ctx context.Context, title, to, edit string) (domain.Paper, string, error) {
 	if err := s.limits.ValidateTitle(title, to); err != nil {
+		return domain.Paper{}, "", err
+	}
+	if edit == "" {
+		edit = domain.EditAuthors
+	}
+	if err := paper.ValidateEdit(edit); err != nil {
 		return domain.Paper{}, "", err
 	}
 	key := newOwnerKey()
@@ -36,6 +43,7 @@ func (s *Papers) Create(ctx context.Context, title, to string) (domain.Paper, st
 		To:           to,
 		Status:       domain.StatusOpen,
 		CreatedAt:    s.now().UTC().Truncate(time.Second),
+		Edit:         edit,
 		OwnerKeyHash: HashOwnerKey(key),
 	}
 	created, err := s.store.Create(ctx, p)
@@ -97,6 +105,53 @@ func (s *Papers) Delete(ctx context.Context, id, ownerKey string) error {
 	}
 	if err := s.store.Delete(ctx, id); err != nil {
 		return fmt.Errorf("delete %s: %w", id, err)
+	}
+	return nil
+}
+
+// SetEdit changes a paper's edit policy (owner only) and returns the paper.
+// Open sessions get a policy frame, in seq order with the ops: every op
+// before it was checked against the old policy, every op after it against
+// the new one.
+func (s *Papers) SetEdit(ctx context.Context, id, ownerKey, edit string) (domain.Paper, error) {
+	if _, err := s.authorize(ctx, id, ownerKey); err != nil {
+		return domain.Paper{}, err
+	}
+	if err := paper.ValidateEdit(edit); err != nil {
+		return domain.Paper{}, err
+	}
+	p, err := s.store.SetEdit(ctx, id, edit)
+	if err != nil {
+		return domain.Paper{}, fmt.Errorf("set edit policy of %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// Ban removes a user from a paper (owner only): their sessions on every
+// replica are closed and they can neither join nor edit until Unban.
+func (s *Papers) Ban(ctx context.Context, id, ownerKey, user string) error {
+	if _, err := s.authorize(ctx, id, ownerKey); err != nil {
+		return err
+	}
+	if err := paper.ValidateUser(user); err != nil {
+		return err
+	}
+	if err := s.store.Ban(ctx, id, user); err != nil {
+		return fmt.Errorf("ban on %s: %w", id, err)
+	}
+	return nil
+}
+
+// Unban lifts a ban (owner only); lifting one that is not there is no error.
+func (s *Papers) Unban(ctx context.Context, id, ownerKey, user string) error {
+	if _, err := s.authorize(ctx, id, ownerKey); err != nil {
+		return err
+	}
+	if err := paper.ValidateUser(user); err != nil {
+		return err
+	}
+	if err := s.store.Unban(ctx, id, user); err != nil {
+		return fmt.Errorf("unban on %s: %w", id, err)
 	}
 	return nil
 }

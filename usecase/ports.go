@@ -48,11 +48,13 @@ const OpOrderMemory = 10 * time.Minute
 //
 // Errors wrap domain errors: ErrNotFound (no such paper, or Apply deleting an
 // element that does not exist), ErrFinalized, ErrTooLarge (paper.Limits),
-// ErrConflict, ErrUnavailable (store unreachable); or ErrStaleOp.
+// ErrForbidden and ErrBanned (Apply), ErrConflict, ErrUnavailable (store
+// unreachable); or ErrStaleOp.
 type Store interface {
 	// Create stores a new paper with Seq 0. The store assigns Epoch: a random
 	// id created with the paper's data, which changes if that data is lost
-	// and recreated. ErrConflict if the id exists.
+	// and recreated. An empty Edit is stored as domain.EditAuthors.
+	// ErrConflict if the id exists.
 	Create(ctx context.Context, p domain.Paper) (domain.Paper, error)
 	// Paper returns a paper's metadata.
 	Paper(ctx context.Context, id string) (domain.Paper, error)
@@ -61,15 +63,38 @@ type Store interface {
 	Snapshot(ctx context.Context, id string) (domain.Document, error)
 	// Apply applies a validated op: checks the paper is open, the op is not
 	// older than one already applied for its session (ErrStaleOp, see
-	// OpOrder) and the merge stays within limits (paper.Limits.CheckMerge),
-	// merges (paper.Merge), takes the next seq, records and publishes
-	// protocol.OpFrame(seq, body), and returns the seq. A rejected op
-	// stores nothing.
-	Apply(ctx context.Context, id string, op domain.Op, body []byte, order OpOrder) (uint64, error)
+	// OpOrder), the editor is not banned (domain.ErrBanned) and may change
+	// the element (see Editor; domain.ErrForbidden), and the merge stays
+	// within limits (paper.Limits.CheckMerge), merges (paper.Merge), takes
+	// the next seq, records and publishes protocol.OpFrame(seq, body), and
+	// returns the seq. An upsert that creates an element records the
+	// editor's user and name as its author and ed.At (whole seconds) as its
+	// creation time; nothing changes them later. All of it is one atomic
+	// step: a policy change or a ban is either wholly before the op or
+	// wholly after it. A rejected op stores nothing.
+	Apply(ctx context.Context, id string, op domain.Op, body []byte, order OpOrder, ed Editor) (uint64, error)
 	// Finalize marks an open paper final (ErrConflict if it already is),
 	// takes the next seq, records and publishes protocol.FinalizedFrame.
 	Finalize(ctx context.Context, id string, at time.Time) (domain.Paper, error)
-	// Delete removes all of a paper's data and publishes protocol.DeletedFrame.
+	// SetEdit sets an open paper's edit policy (domain.EditAuthors or
+	// EditOpen), takes the next seq, records and publishes
+	// protocol.PolicyFrame, and returns the paper. Setting the policy it
+	// already has changes nothing and takes no seq. ErrFinalized if final.
+	SetEdit(ctx context.Context, id, edit string) (domain.Paper, error)
+	// Ban adds user to the paper's bans and publishes protocol.BanFrame, in
+	// one step: from then on Apply refuses the user's ops. Banning twice is
+	// harmless (it publishes again).
+	Ban(ctx context.Context, id, user string) error
+	// Unban lifts a ban; lifting one that is not there is harmless.
+	Unban(ctx context.Context, id, user string) error
+	// Banned reports whether user is banned from the paper (false for an
+	// unknown paper).
+	Banned(ctx context.Context, id, user string) (bool, error)
+	// Bans lists the paper's banned users, in no particular order (none
+	// for an unknown paper).
+	Bans(ctx context.Context, id string) ([]string, error)
+	// Delete removes all of a paper's data (bans included) and publishes
+	// protocol.DeletedFrame.
 	Delete(ctx context.Context, id string) error
 	// History returns the event frames with seq in (since, current], oldest
 	// first, and the current seq. ErrHistoryGone when epoch is not the
@@ -87,6 +112,22 @@ const (
 	DefaultHistorySize = 1000
 	DefaultPresenceTTL = 30 * time.Second
 )
+
+// Editor is who applies an op, as the store checks and records it.
+type Editor struct {
+	// User and Name are the session's identity: an element it creates is
+	// authored by them, and under domain.EditAuthors only that User (or an
+	// owner) may change or delete the element afterwards.
+	User string
+	Name string
+	// Owner says the session proved it holds the paper's owner key: it may
+	// change or delete any element.
+	Owner bool
+	// At is when the op is applied, stamped as the creation time of an
+	// element it creates. Passed in (not read from the store's clock) so
+	// every store records the same time and tests can fix it.
+	At time.Time
+}
 
 // PresenceStore keeps the ephemeral who-is-here list of each paper, shared
 // by all replicas. Entries expire after the store's TTL unless touched, so a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -68,15 +69,20 @@ func newRoom(h *Hub, id string) *room {
 func (r *room) Event(frame []byte) {
 	arrived := time.Now()
 	defer r.recoverPanic()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.recovering {
-		r.hold(frame)
-		return
-	}
 	kind, seq, ok := protocol.EventHeader(frame)
 	if !ok {
 		r.hub.log.Error("undecodable event on bus", "paper", r.id, "bytes", len(frame))
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if kind == domain.EventBan {
+		// Outside the seq order: a ban acts at once, even mid-recovery.
+		r.closeBanned(frame)
+		return
+	}
+	if r.recovering {
+		r.hold(frame)
 		return
 	}
 	if seq > 0 && r.epoch != "" && seq > r.lastSeq+1 {
@@ -342,6 +348,7 @@ func (r *room) recover() {
 		case err == nil:
 			if r.finishRecovery(frames) {
 				r.reannounce()
+				r.recheckBans()
 				return
 			}
 			continue // another gap in what was held: go again
@@ -409,6 +416,43 @@ func (r *room) reannounce() {
 			r.hub.log.Debug("presence re-announce failed", "paper", r.id, "err", err)
 		}
 		cancel()
+	}
+}
+
+// closeBanned closes the sessions of the user a ban event names. r.mu is
+// held.
+func (r *room) closeBanned(frame []byte) {
+	user, ok := protocol.BannedUser(frame)
+	if !ok {
+		r.hub.log.Error("undecodable ban event on bus", "paper", r.id, "bytes", len(frame))
+		return
+	}
+	for _, m := range r.members {
+		if m.author.User == user {
+			m.sink.Close(domain.CloseBanned)
+		}
+	}
+}
+
+// recheckBans closes the sessions of banned users. The bus may have lost a
+// ban event along with the ops it lost; this runs after every recovery.
+func (r *room) recheckBans() {
+	ctx, cancel := context.WithTimeout(context.Background(), r.hub.opts.StoreTimeout)
+	defer cancel()
+	bans, err := r.hub.store.Bans(ctx, r.id)
+	if err != nil {
+		r.hub.log.Warn("re-checking bans failed", "paper", r.id, "err", err)
+		return
+	}
+	if len(bans) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range r.members {
+		if slices.Contains(bans, m.author.User) {
+			m.sink.Close(domain.CloseBanned)
+		}
 	}
 }
 

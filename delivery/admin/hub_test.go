@@ -39,7 +39,7 @@ func TestRoomStillSubscribingIsNotAnEmptyPaper(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	hub := usecase.NewHub(st, st, bus, paper.DefaultLimits(), usecase.HubOptions{}, nil, log)
 	defer hub.Close()
-	p, _, err := usecase.NewPapers(st, st, paper.DefaultLimits()).Create(t.Context(), "t", "")
+	p, _, err := usecase.NewPapers(st, st, paper.DefaultLimits()).Create(t.Context(), "t", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}

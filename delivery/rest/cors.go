@@ -56,7 +56,7 @@ func OriginAllowed(origin, host string, allowed []string, dev bool) bool {
 // cross-origin request may send once the preflight allows the header;
 // cookies are never used, so credentials stay off.
 const (
-	corsMethods = "GET, POST, DELETE, OPTIONS"
+	corsMethods = "GET, POST, PATCH, DELETE, OPTIONS"
 	corsHeaders = "Authorization, Content-Type, If-None-Match, X-Owner-Key, X-Request-Id"
 	corsExpose  = "ETag, Location, X-Request-Id"
 	corsMaxAge  = "600"

@@ -57,6 +57,59 @@ func TestDecodeCreate(t *testing.T) {
 	}
 }
 
+func TestDecodeCreateEdit(t *testing.T) {
+	cases := []struct {
+		body string
+		edit string
+		ok   bool
+	}{
+		{`{"title":"t"}`, "", true},
+		{`{"title":"t","edit":null}`, "", true},
+		{`{"title":"t","edit":"open"}`, "open", true},
+		{`{"title":"t","edit":"anything"}`, "anything", true}, // the service checks the policy
+		{`{"title":"t","edit":1}`, "", false},
+		{`{"title":"t","edit":["open"]}`, "", false},
+	}
+	for _, tc := range cases {
+		got, err := decodeCreate([]byte(tc.body))
+		if tc.ok != (err == nil) || err != nil && !errors.Is(err, domain.ErrInvalid) {
+			t.Errorf("decodeCreate(%q) error = %v, want ok=%v", tc.body, err, tc.ok)
+			continue
+		}
+		if got.Edit != tc.edit {
+			t.Errorf("decodeCreate(%q) edit %q, want %q", tc.body, got.Edit, tc.edit)
+		}
+	}
+}
+
+func TestDecodeRequired(t *testing.T) {
+	cases := []struct {
+		body string
+		want string
+		ok   bool
+	}{
+		{`{"user":"u7"}`, "u7", true},
+		{`{"user":"a \"b\" \u00e9","x":1}`, `a "b" é`, true},
+		{`{"user":""}`, "", true}, // the service checks the user rules
+		{`{"user":null}`, "", false},
+		{`{"user":7}`, "", false},
+		{`{"User":"u7"}`, "", false},
+		{`{}`, "", false},
+		{`{"user":"u7"} {}`, "", false},
+		{``, "", false},
+	}
+	for _, tc := range cases {
+		got, err := decodeRequired([]byte(tc.body), "user")
+		if tc.ok != (err == nil) || err != nil && !errors.Is(err, domain.ErrInvalid) {
+			t.Errorf("decodeRequired(%q) error = %v, want ok=%v", tc.body, err, tc.ok)
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("decodeRequired(%q) = %q, want %q", tc.body, got, tc.want)
+		}
+	}
+}
+
 func TestCheckJSONContentType(t *testing.T) {
 	for ct, ok := range map[string]bool{
 		"application/json":                 true,

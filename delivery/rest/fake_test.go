@@ -37,29 +37,30 @@ type fakeService struct {
 }
 
 type fakePaper struct {
-	doc domain.Document
-	key string
+	doc  domain.Document
+	key  string
+	bans map[string]bool
 }
 
 func newFake() *fakeService {
 	f := &fakeService{papers: map[string]*fakePaper{}, now: time.Date(2026, 11, 25, 18, 39, 38, 0, time.UTC)}
 	f.papers["paper1"] = &fakePaper{key: "owner-paper1-s3cret", doc: domain.Document{
 		Paper: domain.Paper{ID: "paper1", Title: "Happy birthday <Ana>", To: "Ana", Status: domain.StatusOpen,
-			Seq: 3, Epoch: "ep1", CreatedAt: f.now},
+			Seq: 3, Epoch: "ep1", CreatedAt: f.now, Edit: domain.EditAuthors},
 		// Creation order is n2 then n1; values are raw JSON as stored.
 		Elements: []domain.Element{
-			{ID: "n2", Fields: map[string]json.RawMessage{
+			{ID: "n2", By: domain.ElementAuthor{User: "u7", Name: "Ben <3"}, CreatedAt: f.now.Add(time.Minute), Fields: map[string]json.RawMessage{
 				"text": json.RawMessage(`"<b>hi</b> & \u00e9"`),
 				"x":    json.RawMessage(`1.50`),
 				"tags": json.RawMessage(`["a",{"b":null}]`),
 			}},
-			{ID: "n1", Fields: map[string]json.RawMessage{"color": json.RawMessage(`"#ffd"`)}},
+			{ID: "n1", By: domain.ElementAuthor{User: "u42"}, CreatedAt: f.now.Add(2 * time.Minute), Fields: map[string]json.RawMessage{"color": json.RawMessage(`"#ffd"`)}},
 		},
 	}}
 	fin := f.now.Add(time.Hour)
 	f.papers["final1"] = &fakePaper{key: "owner-final1", doc: domain.Document{
 		Paper: domain.Paper{ID: "final1", Title: "Done", Status: domain.StatusFinal,
-			Seq: 9, Epoch: "ep2", CreatedAt: f.now, FinalizedAt: &fin},
+			Seq: 9, Epoch: "ep2", CreatedAt: f.now, FinalizedAt: &fin, Edit: domain.EditOpen},
 	}}
 	return f
 }
@@ -72,7 +73,7 @@ func (f *fakeService) enter() error {
 	return f.err
 }
 
-func (f *fakeService) Create(_ context.Context, title, to string) (domain.Paper, string, error) {
+func (f *fakeService) Create(_ context.Context, title, to, edit string) (domain.Paper, string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.enter(); err != nil {
@@ -81,9 +82,15 @@ func (f *fakeService) Create(_ context.Context, title, to string) (domain.Paper,
 	if err := paper.DefaultLimits().ValidateTitle(title, to); err != nil {
 		return domain.Paper{}, "", err
 	}
+	if edit == "" {
+		edit = domain.EditAuthors
+	}
+	if err := paper.ValidateEdit(edit); err != nil {
+		return domain.Paper{}, "", err
+	}
 	f.creates++
 	p := domain.Paper{ID: fmt.Sprintf("new%d", f.creates), Title: title, To: to, Status: domain.StatusOpen,
-		Epoch: "epN", CreatedAt: f.now}
+		Epoch: "epN", CreatedAt: f.now, Edit: edit}
 	key := "owner-" + p.ID + "-s3cret"
 	f.papers[p.ID] = &fakePaper{doc: domain.Document{Paper: p}, key: key}
 	return p, key, nil
@@ -144,6 +151,66 @@ func (f *fakeService) Delete(_ context.Context, id, key string) error {
 		return err
 	}
 	delete(f.papers, id)
+	return nil
+}
+
+func (f *fakeService) SetEdit(_ context.Context, id, key, edit string) (domain.Paper, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter(); err != nil {
+		return domain.Paper{}, err
+	}
+	p, err := f.authorize(id, key)
+	if err != nil {
+		return domain.Paper{}, err
+	}
+	if err := paper.ValidateEdit(edit); err != nil {
+		return domain.Paper{}, err
+	}
+	if p.doc.Paper.Status == domain.StatusFinal {
+		return domain.Paper{}, fmt.Errorf("paper %s: %w", id, domain.ErrFinalized)
+	}
+	if p.doc.Paper.Edit != edit {
+		p.doc.Paper.Edit = edit
+		p.doc.Paper.Seq++
+	}
+	return p.doc.Paper, nil
+}
+
+func (f *fakeService) Ban(_ context.Context, id, key, user string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter(); err != nil {
+		return err
+	}
+	p, err := f.authorize(id, key)
+	if err != nil {
+		return err
+	}
+	if err := paper.ValidateUser(user); err != nil {
+		return err
+	}
+	if p.bans == nil {
+		p.bans = map[string]bool{}
+	}
+	p.bans[user] = true
+	return nil
+}
+
+func (f *fakeService) Unban(_ context.Context, id, key, user string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter(); err != nil {
+		return err
+	}
+	p, err := f.authorize(id, key)
+	if err != nil {
+		return err
+	}
+	if err := paper.ValidateUser(user); err != nil {
+		return err
+	}
+	delete(p.bans, user)
 	return nil
 }
 

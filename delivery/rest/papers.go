@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -35,7 +36,10 @@ func Register(e *echo.Echo, svc Service) {
 	e.POST("/v1/papers", h.create)
 	e.GET("/v1/papers/:id", h.get)
 	e.DELETE("/v1/papers/:id", h.delete)
+	e.PATCH("/v1/papers/:id", h.patch)
 	e.POST("/v1/papers/:id/finalize", h.finalize)
+	e.POST("/v1/papers/:id/bans", h.ban)
+	e.DELETE("/v1/papers/:id/bans/:user", h.unban)
 	e.GET("/v1/openapi.yaml", openAPI)
 	e.GET("/healthz", healthz)
 	e.GET("/readyz", h.readyz)
@@ -52,6 +56,7 @@ type paperMeta struct {
 	Epoch       string  `json:"epoch"`
 	CreatedAt   string  `json:"createdAt"`
 	FinalizedAt *string `json:"finalizedAt,omitempty"`
+	Edit        string  `json:"edit"`
 }
 
 type createdPaper struct {
@@ -63,7 +68,7 @@ func metaOf(p domain.Paper) paperMeta {
 	w := protocol.Paper(p)
 	return paperMeta{
 		ID: w.ID, Title: w.Title, To: w.To, Status: w.Status,
-		Seq: p.Seq, Epoch: p.Epoch, CreatedAt: w.CreatedAt, FinalizedAt: w.FinalizedAt,
+		Seq: p.Seq, Epoch: p.Epoch, CreatedAt: w.CreatedAt, FinalizedAt: w.FinalizedAt, Edit: w.Edit,
 	}
 }
 
@@ -120,20 +125,29 @@ func ownerKey(r *http.Request) string {
 	return strings.TrimSpace(key)
 }
 
-func (h *handlers) create(c echo.Context) error {
-	req := c.Request()
+// readJSON reads a request body that must be JSON.
+func readJSON(req *http.Request) ([]byte, error) {
 	if err := checkJSONContentType(req.Header.Get(echo.HeaderContentType)); err != nil {
-		return err
+		return nil, err
 	}
 	body, err := io.ReadAll(req.Body) // bounded by the BodyLimit middleware
 	if err != nil {
-		return fmt.Errorf("read create body: %w", err)
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	return body, nil
+}
+
+func (h *handlers) create(c echo.Context) error {
+	req := c.Request()
+	body, err := readJSON(req)
+	if err != nil {
+		return err
 	}
 	in, err := decodeCreate(body)
 	if err != nil {
 		return err
 	}
-	p, key, err := h.svc.Create(req.Context(), in.Title, in.To)
+	p, key, err := h.svc.Create(req.Context(), in.Title, in.To, in.Edit)
 	if err != nil {
 		return err
 	}
@@ -197,6 +211,73 @@ func (h *handlers) delete(c echo.Context) error {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+// patch changes what an owner may change of a paper: its edit policy.
+func (h *handlers) patch(c echo.Context) error {
+	id, err := paperID(c)
+	if err != nil {
+		return err
+	}
+	body, err := readJSON(c.Request())
+	if err != nil {
+		return err
+	}
+	edit, err := decodeRequired(body, "edit")
+	if err != nil {
+		return err
+	}
+	p, err := h.svc.SetEdit(c.Request().Context(), id, ownerKey(c.Request()), edit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, metaOf(p))
+}
+
+func (h *handlers) ban(c echo.Context) error {
+	id, err := paperID(c)
+	if err != nil {
+		return err
+	}
+	body, err := readJSON(c.Request())
+	if err != nil {
+		return err
+	}
+	user, err := decodeRequired(body, "user")
+	if err != nil {
+		return err
+	}
+	if err := h.svc.Ban(c.Request().Context(), id, ownerKey(c.Request()), user); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (h *handlers) unban(c echo.Context) error {
+	id, err := paperID(c)
+	if err != nil {
+		return err
+	}
+	user, err := lastSegment(c.Request())
+	if err != nil {
+		return err
+	}
+	if err := h.svc.Unban(c.Request().Context(), id, ownerKey(c.Request()), user); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// lastSegment is the request path's last segment, percent-decoded once. The
+// router's own param is decoded or not depending on whether the path needed
+// escaping; a user id may hold any character, "/" and "%" included.
+func lastSegment(r *http.Request) (string, error) {
+	p := r.URL.EscapedPath()
+	seg, err := url.PathUnescape(p[strings.LastIndexByte(p, '/')+1:])
+	if err != nil {
+		return "", fmt.Errorf("%w: bad escape in the path", domain.ErrInvalid)
+	}
+	return seg, nil
 }
 
 type statusBody struct {

@@ -71,6 +71,9 @@ const (
 	opGet      = "GET /v1/papers/{id}"
 	opDelete   = "DELETE /v1/papers/{id}"
 	opFinalize = "POST /v1/papers/{id}/finalize"
+	opPatch    = "PATCH /v1/papers/{id}"
+	opBan      = "POST /v1/papers/{id}/bans"
+	opUnban    = "DELETE /v1/papers/{id}/bans/{user}"
 )
 
 func decodeObject(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {
@@ -92,7 +95,7 @@ func TestCreatePaper(t *testing.T) {
 			check: func(t *testing.T, rec *httptest.ResponseRecorder, f *fakeService) {
 				m := decodeObject(t, rec)
 				want := map[string]any{"id": "new1", "title": "Happy birthday", "to": "Ana", "status": "open",
-					"seq": 0.0, "epoch": "epN", "createdAt": "2026-11-25T18:39:38Z", "ownerKey": "owner-new1-s3cret"}
+					"seq": 0.0, "epoch": "epN", "createdAt": "2026-11-25T18:39:38Z", "edit": "authors", "ownerKey": "owner-new1-s3cret"}
 				for k, v := range want {
 					if m[k] != v {
 						t.Errorf("%s = %v, want %v", k, m[k], v)
@@ -114,6 +117,19 @@ func TestCreatePaper(t *testing.T) {
 			req: post(`{"title":"t","theme":{"color":"red"},"extra":[1,2]}`, jsonCT)},
 		{name: "to may be null", op: opCreate, status: http.StatusCreated,
 			req: post(`{"title":"t","to":null}`, jsonCT)},
+		{name: "open edit policy", op: opCreate, status: http.StatusCreated,
+			req: post(`{"title":"t","edit":"open"}`, jsonCT),
+			check: func(t *testing.T, rec *httptest.ResponseRecorder, _ *fakeService) {
+				if m := decodeObject(t, rec); m["edit"] != "open" {
+					t.Errorf("edit = %v, want open", m["edit"])
+				}
+			}},
+		{name: "authors edit policy", op: opCreate, status: http.StatusCreated,
+			req: post(`{"title":"t","edit":"authors"}`, jsonCT)},
+		{name: "unknown edit policy", op: opCreate, status: http.StatusBadRequest, code: "invalid", noCreate: true,
+			req: post(`{"title":"t","edit":"everyone"}`, jsonCT)},
+		{name: "edit policy of wrong type", op: opCreate, status: http.StatusBadRequest, code: "invalid", noCreate: true,
+			req: post(`{"title":"t","edit":true}`, jsonCT)},
 		{name: "keys are case-sensitive", op: opCreate, status: http.StatusBadRequest, code: "invalid", noCreate: true,
 			req: post(`{"Title":"t"}`, jsonCT)},
 		{name: "missing content type", op: opCreate, status: http.StatusUnsupportedMediaType, code: "unsupported", noCreate: true,
@@ -194,9 +210,9 @@ func TestGetPaper(t *testing.T) {
 		{name: "document with elements in order", op: opGet, status: http.StatusOK, req: get("/v1/papers/paper1"),
 			check: func(t *testing.T, rec *httptest.ResponseRecorder, _ *fakeService) {
 				want := `{"id":"paper1","title":"Happy birthday \u003cAna\u003e","to":"Ana","status":"open","seq":3,"epoch":"ep1",` +
-					`"createdAt":"2026-11-25T18:39:38Z","elements":[` +
-					`{"id":"n2","tags":["a",{"b":null}],"text":"<b>hi</b> & \u00e9","x":1.50},` +
-					`{"id":"n1","color":"#ffd"}]}`
+					`"createdAt":"2026-11-25T18:39:38Z","edit":"authors","elements":[` +
+					`{"id":"n2","by":{"user":"u7","name":"Ben \u003c3"},"createdAt":"2026-11-25T18:40:38Z","tags":["a",{"b":null}],"text":"<b>hi</b> & \u00e9","x":1.50},` +
+					`{"id":"n1","by":{"user":"u42"},"createdAt":"2026-11-25T18:41:38Z","color":"#ffd"}]}`
 				if rec.Body.String() != want {
 					t.Errorf("body\n got %s\nwant %s", rec.Body, want)
 				}
@@ -323,6 +339,114 @@ func TestDeletePaper(t *testing.T) {
 			}},
 		{name: "unknown paper", op: opDelete, status: http.StatusNotFound, code: "not_found",
 			req: del("nope", "Authorization: Bearer x")},
+	})
+}
+
+func TestPatchPaper(t *testing.T) {
+	patch := func(id, body string, headers ...string) func() *http.Request {
+		return func() *http.Request { return request(http.MethodPatch, "/v1/papers/"+id, body, headers...) }
+	}
+	const owner = "Authorization: Bearer owner-paper1-s3cret"
+	runCases(t, []apiCase{
+		{name: "owner opens the paper", op: opPatch, status: http.StatusOK,
+			req: patch("paper1", `{"edit":"open"}`, jsonCT, owner),
+			check: func(t *testing.T, rec *httptest.ResponseRecorder, f *fakeService) {
+				m := decodeObject(t, rec)
+				if m["edit"] != "open" || m["seq"] != 4.0 || m["id"] != "paper1" {
+					t.Errorf("patched paper %v", m)
+				}
+				if _, ok := m["elements"]; ok || strings.Contains(rec.Body.String(), "s3cret") {
+					t.Errorf("PATCH answers more than the paper: %s", rec.Body)
+				}
+				if f.papers["paper1"].doc.Paper.Edit != domain.EditOpen {
+					t.Error("policy not changed")
+				}
+			}},
+		{name: "same policy again", op: opPatch, status: http.StatusOK,
+			req: patch("paper1", `{"edit":"authors"}`, jsonCT, owner),
+			check: func(t *testing.T, rec *httptest.ResponseRecorder, _ *fakeService) {
+				if m := decodeObject(t, rec); m["edit"] != "authors" || m["seq"] != 3.0 {
+					t.Errorf("unchanged paper %v", m)
+				}
+			}},
+		{name: "owner key header (JWT mode)", op: opPatch, status: http.StatusOK,
+			req: patch("paper1", `{"edit":"open"}`, jsonCT, "Authorization: Bearer some.jwt", "X-Owner-Key: owner-paper1-s3cret")},
+		{name: "no key", op: opPatch, status: http.StatusUnauthorized, code: "unauthorized",
+			req: patch("paper1", `{"edit":"open"}`, jsonCT)},
+		{name: "wrong key", op: opPatch, status: http.StatusForbidden, code: "forbidden",
+			req: patch("paper1", `{"edit":"open"}`, jsonCT, "Authorization: Bearer owner-final1"),
+			check: func(t *testing.T, _ *httptest.ResponseRecorder, f *fakeService) {
+				if f.papers["paper1"].doc.Paper.Edit != domain.EditAuthors {
+					t.Error("policy changed with a wrong key")
+				}
+			}},
+		{name: "unknown policy", op: opPatch, status: http.StatusBadRequest, code: "invalid",
+			req: patch("paper1", `{"edit":"nobody"}`, jsonCT, owner)},
+		{name: "no edit member", op: opPatch, status: http.StatusBadRequest, code: "invalid",
+			req: patch("paper1", `{"title":"x"}`, jsonCT, owner)},
+		{name: "malformed body", op: opPatch, status: http.StatusBadRequest, code: "invalid",
+			req: patch("paper1", `{"edit":`, jsonCT, owner)},
+		{name: "not JSON", op: opPatch, status: http.StatusUnsupportedMediaType, code: "unsupported",
+			req: patch("paper1", `edit=open`, "Content-Type: application/x-www-form-urlencoded", owner)},
+		{name: "final paper", op: opPatch, status: http.StatusConflict, code: "conflict",
+			req: patch("final1", `{"edit":"authors"}`, jsonCT, "Authorization: Bearer owner-final1")},
+		{name: "unknown paper", op: opPatch, status: http.StatusNotFound, code: "not_found",
+			req: patch("nope", `{"edit":"open"}`, jsonCT, owner)},
+	})
+}
+
+func TestBans(t *testing.T) {
+	ban := func(id, body string, headers ...string) func() *http.Request {
+		return func() *http.Request { return request(http.MethodPost, "/v1/papers/"+id+"/bans", body, headers...) }
+	}
+	unban := func(path string, headers ...string) func() *http.Request {
+		return func() *http.Request { return request(http.MethodDelete, "/v1/papers/"+path, "", headers...) }
+	}
+	const owner = "Authorization: Bearer owner-paper1-s3cret"
+	banned := func(user string, want bool) func(t *testing.T, rec *httptest.ResponseRecorder, f *fakeService) {
+		return func(t *testing.T, rec *httptest.ResponseRecorder, f *fakeService) {
+			if rec.Code == http.StatusNoContent && rec.Body.Len() != 0 {
+				t.Errorf("204 with body %s", rec.Body)
+			}
+			if got := f.papers["paper1"].bans[user]; got != want {
+				t.Errorf("%q banned = %v, want %v", user, got, want)
+			}
+		}
+	}
+	banU7 := func(f *fakeService) { f.papers["paper1"].bans = map[string]bool{"u7": true, "a/b %2F é": true} }
+	runCases(t, []apiCase{
+		{name: "owner bans", op: opBan, status: http.StatusNoContent, check: banned("u7", true),
+			req: ban("paper1", `{"user":"u7"}`, jsonCT, owner)},
+		{name: "any user id", op: opBan, status: http.StatusNoContent, check: banned("a/b %2F é", true),
+			req: ban("paper1", `{"user":"a/b %2F \u00e9"}`, jsonCT, owner)},
+		{name: "no key", op: opBan, status: http.StatusUnauthorized, code: "unauthorized", check: banned("u7", false),
+			req: ban("paper1", `{"user":"u7"}`, jsonCT)},
+		{name: "wrong key", op: opBan, status: http.StatusForbidden, code: "forbidden", check: banned("u7", false),
+			req: ban("paper1", `{"user":"u7"}`, jsonCT, "Authorization: Bearer owner-final1")},
+		{name: "empty user", op: opBan, status: http.StatusBadRequest, code: "invalid",
+			req: ban("paper1", `{"user":""}`, jsonCT, owner)},
+		{name: "user too long", op: opBan, status: http.StatusBadRequest, code: "invalid",
+			req: ban("paper1", `{"user":"`+strings.Repeat("u", 129)+`"}`, jsonCT, owner)},
+		{name: "no user", op: opBan, status: http.StatusBadRequest, code: "invalid",
+			req: ban("paper1", `{}`, jsonCT, owner)},
+		{name: "user of wrong type", op: opBan, status: http.StatusBadRequest, code: "invalid",
+			req: ban("paper1", `{"user":42}`, jsonCT, owner)},
+		{name: "not JSON", op: opBan, status: http.StatusUnsupportedMediaType, code: "unsupported",
+			req: ban("paper1", `{"user":"u7"}`, owner)},
+		{name: "unknown paper", op: opBan, status: http.StatusNotFound, code: "not_found",
+			req: ban("nope", `{"user":"u7"}`, jsonCT, owner)},
+		{name: "owner lifts a ban", op: opUnban, status: http.StatusNoContent, setup: banU7, check: banned("u7", false),
+			req: unban("paper1/bans/u7", owner)},
+		{name: "lifts a ban of an escaped user id", op: opUnban, status: http.StatusNoContent, setup: banU7, check: banned("a/b %2F é", false),
+			req: unban("paper1/bans/a%2Fb%20%252F%20%C3%A9", owner)},
+		{name: "lifting a ban that is not there", op: opUnban, status: http.StatusNoContent,
+			req: unban("paper1/bans/nobody", owner)},
+		{name: "unban without key", op: opUnban, status: http.StatusUnauthorized, code: "unauthorized", setup: banU7, check: banned("u7", true),
+			req: unban("paper1/bans/u7")},
+		{name: "unban with a wrong key", op: opUnban, status: http.StatusForbidden, code: "forbidden", setup: banU7, check: banned("u7", true),
+			req: unban("paper1/bans/u7", "Authorization: Bearer nope")},
+		{name: "unban on an unknown paper", op: opUnban, status: http.StatusNotFound, code: "not_found",
+			req: unban("nope/bans/u7", owner)},
 	})
 }
 

@@ -106,7 +106,7 @@ func TestClosedStoreIsUnavailable(t *testing.T) {
 		"Create":    second(s.Create(ctx, domain.Paper{ID: "p2"})),
 		"Paper":     second(s.Paper(ctx, p.ID)),
 		"Snapshot":  second(s.Snapshot(ctx, p.ID)),
-		"Apply":     second(s.Apply(ctx, p.ID, domain.Op{Kind: domain.OpUpsert, ID: "n", Fields: map[string]json.RawMessage{"a": json.RawMessage("1")}}, nil, usecase.OpOrder{})),
+		"Apply":     second(s.Apply(ctx, p.ID, domain.Op{Kind: domain.OpUpsert, ID: "n", Fields: map[string]json.RawMessage{"a": json.RawMessage("1")}}, nil, usecase.OpOrder{}, usecase.Editor{})),
 		"Finalize":  second(s.Finalize(ctx, p.ID, time.Now())),
 		"Delete":    s.Delete(ctx, p.ID),
 		"Subscribe": second(s.Subscribe(ctx, p.ID, nopHandler{})),
@@ -164,7 +164,7 @@ func TestHandlerMayCallBackIntoTheStore(t *testing.T) {
 		_, seq, _ := protocol.EventHeader(frame)
 		if seq == 1 {
 			// Same paper: this takes the paper lock the publisher held.
-			if _, err := s.Apply(ctx, "p1", upsert("n", "a", "2"), []byte(`"op":"x"}`), usecase.OpOrder{}); err != nil {
+			if _, err := s.Apply(ctx, "p1", upsert("n", "a", "2"), []byte(`"op":"x"}`), usecase.OpOrder{}, usecase.Editor{}); err != nil {
 				t.Errorf("Apply from handler: %v", err)
 			}
 			if _, err := s.Snapshot(ctx, "p1"); err != nil {
@@ -181,7 +181,7 @@ func TestHandlerMayCallBackIntoTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Apply(ctx, "p1", upsert("n", "a", "1"), []byte(`"op":"x"}`), usecase.OpOrder{}); err != nil {
+	if _, err := s.Apply(ctx, "p1", upsert("n", "a", "1"), []byte(`"op":"x"}`), usecase.OpOrder{}, usecase.Editor{}); err != nil {
 		t.Fatal(err)
 	}
 	for want := uint64(1); want <= 2; want++ {
@@ -195,7 +195,7 @@ func TestHandlerMayCallBackIntoTheStore(t *testing.T) {
 		}
 	}
 	// Unsubscribed from inside the handler: seq 3 is not delivered.
-	if _, err := s.Apply(ctx, "p1", upsert("n", "a", "3"), []byte(`"op":"x"}`), usecase.OpOrder{}); err != nil {
+	if _, err := s.Apply(ctx, "p1", upsert("n", "a", "3"), []byte(`"op":"x"}`), usecase.OpOrder{}, usecase.Editor{}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -231,7 +231,7 @@ func TestBlockedHandlerDoesNotBlockApplyOrOthers(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		for i := range n {
-			if _, err := s.Apply(ctx, "p1", upsert("n", "a", fmt.Sprint(i)), []byte(`"op":"x"}`), usecase.OpOrder{}); err != nil {
+			if _, err := s.Apply(ctx, "p1", upsert("n", "a", fmt.Sprint(i)), []byte(`"op":"x"}`), usecase.OpOrder{}, usecase.Editor{}); err != nil {
 				done <- err
 				return
 			}
@@ -301,7 +301,7 @@ func TestPerPaperStateIsFreed(t *testing.T) {
 		if err := s.SetPresence(ctx, id, b, protocol.PresenceJoin); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Apply(ctx, id, upsert("n", "a", "1"), []byte(`"op":"x"}`), usecase.OpOrder{}); err != nil {
+		if _, err := s.Apply(ctx, id, upsert("n", "a", "1"), []byte(`"op":"x"}`), usecase.OpOrder{}, usecase.Editor{}); err != nil {
 			t.Fatal(err)
 		}
 		switch i % 3 {
@@ -397,7 +397,7 @@ func BenchmarkApply(b *testing.B) {
 		b.ResetTimer()
 		for i := range b.N {
 			o := ops[i%len(ops)]
-			if _, err := s.Apply(ctx, "p", o.op, o.body, usecase.OpOrder{}); err != nil {
+			if _, err := s.Apply(ctx, "p", o.op, o.body, usecase.OpOrder{}, usecase.Editor{}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -423,7 +423,7 @@ func BenchmarkApply(b *testing.B) {
 			defer unsub()
 			for i := 0; pb.Next(); i++ {
 				o := ops[i%len(ops)]
-				if _, err := s.Apply(ctx, id, o.op, o.body, usecase.OpOrder{}); err != nil {
+				if _, err := s.Apply(ctx, id, o.op, o.body, usecase.OpOrder{}, usecase.Editor{}); err != nil {
 					b.Error(err)
 					return
 				}
@@ -461,7 +461,7 @@ func TestSessionOrderIsForgottenAfterOpOrderMemory(t *testing.T) {
 	ctx := t.Context()
 	mustCreate(t, s, "p")
 	apply := func(session string, n uint64) error {
-		_, err := s.Apply(ctx, "p", upsert("n", "a", "1"), []byte(`"op":"x"}`), usecase.OpOrder{Session: session, N: n})
+		_, err := s.Apply(ctx, "p", upsert("n", "a", "1"), []byte(`"op":"x"}`), usecase.OpOrder{Session: session, N: n}, usecase.Editor{})
 		return err
 	}
 	remembered := func() int {

@@ -3,8 +3,10 @@ package memory
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,13 +29,16 @@ type paperState struct {
 
 	hist  history
 	order sessionOrder
+	bans  map[string]struct{} // banned users
 }
 
 type element struct {
-	id     string
-	fields map[string]json.RawMessage // values are never modified in place
-	prev   *element
-	next   *element
+	id      string
+	by      domain.ElementAuthor
+	created time.Time
+	fields  map[string]json.RawMessage // values are never modified in place
+	prev    *element
+	next    *element
 }
 
 func (p *paperState) push(el *element) {
@@ -107,6 +112,9 @@ func (s *Store) Create(_ context.Context, p domain.Paper) (domain.Paper, error) 
 	if meta.Status == "" {
 		meta.Status = domain.StatusOpen
 	}
+	if meta.Edit == "" {
+		meta.Edit = domain.EditAuthors
+	}
 	st := &paperState{meta: meta, elems: make(map[string]*element), hist: history{size: s.historySize}}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -138,14 +146,16 @@ func (s *Store) Snapshot(_ context.Context, id string) (domain.Document, error) 
 	defer p.mu.Unlock()
 	doc := domain.Document{Paper: copyPaper(p.meta), Elements: make([]domain.Element, 0, len(p.elems))}
 	for el := p.head; el != nil; el = el.next {
-		doc.Elements = append(doc.Elements, domain.Element{ID: el.id, Fields: maps.Clone(el.fields)})
+		doc.Elements = append(doc.Elements, domain.Element{ID: el.id, By: el.by, CreatedAt: el.created, Fields: maps.Clone(el.fields)})
 	}
 	return doc, nil
 }
 
 // Apply applies a validated op, records and publishes its frame, and
-// returns its seq. A rejected op changes nothing and takes no seq.
-func (s *Store) Apply(_ context.Context, id string, op domain.Op, body []byte, order usecase.OpOrder) (uint64, error) {
+// returns its seq. A rejected op changes nothing and takes no seq. The ban
+// and permission checks run under the paper's lock, like SetEdit and Ban:
+// no policy change or ban can fall between the check and the apply.
+func (s *Store) Apply(_ context.Context, id string, op domain.Op, body []byte, order usecase.OpOrder, ed usecase.Editor) (uint64, error) {
 	p, err := s.lookup(id)
 	if err != nil {
 		return 0, err
@@ -157,7 +167,13 @@ func (s *Store) Apply(_ context.Context, id string, op domain.Op, body []byte, o
 	if p.order.stale(order) {
 		return 0, fmt.Errorf("paper %s: op %d of session %s: %w", id, order.N, order.Session, usecase.ErrStaleOp)
 	}
+	if _, banned := p.bans[ed.User]; banned {
+		return 0, fmt.Errorf("paper %s, user %q: %w", id, ed.User, domain.ErrBanned)
+	}
 	el := p.elems[op.ID]
+	if el != nil && !mayChange(p.meta.Edit, el.by, ed) {
+		return 0, fmt.Errorf("element %s of paper %s is %q's: %w", op.ID, id, el.by.User, domain.ErrForbidden)
+	}
 	switch op.Kind {
 	case domain.OpDelete:
 		if el == nil {
@@ -173,7 +189,7 @@ func (s *Store) Apply(_ context.Context, id string, op domain.Op, body []byte, o
 			return 0, fmt.Errorf("element %s of paper %s: %w", op.ID, id, err)
 		}
 		if el == nil {
-			el = &element{id: op.ID}
+			el = &element{id: op.ID, by: domain.ElementAuthor{User: ed.User, Name: ed.Name}, created: stamp(ed.At)}
 			p.push(el)
 		}
 		el.fields = paper.Merge(existing, op.Fields)
@@ -183,6 +199,16 @@ func (s *Store) Apply(_ context.Context, id string, op domain.Op, body []byte, o
 	p.order.applied(order, s.now())
 	return s.record(id, p, domain.EventOp, func(seq uint64) []byte { return protocol.OpFrame(seq, body) }), nil
 }
+
+// mayChange is the edit policy: who may change or delete an element that
+// exists.
+func mayChange(edit string, author domain.ElementAuthor, ed usecase.Editor) bool {
+	return edit == domain.EditOpen || ed.Owner || author.User == ed.User
+}
+
+// stamp is a creation time as stored: whole seconds, UTC (the Redis store
+// keeps unix seconds).
+func stamp(at time.Time) time.Time { return time.Unix(at.Unix(), 0).UTC() }
 
 // record takes the paper's next seq, appends the event to its history and
 // publishes it. The caller holds p.mu, which is what makes the three one step.
@@ -210,6 +236,76 @@ func (s *Store) Finalize(_ context.Context, id string, at time.Time) (domain.Pap
 	return copyPaper(p.meta), nil
 }
 
+// SetEdit sets the paper's edit policy; a change takes the next seq.
+func (s *Store) SetEdit(_ context.Context, id, edit string) (domain.Paper, error) {
+	p, err := s.lookup(id)
+	if err != nil {
+		return domain.Paper{}, err
+	}
+	defer p.mu.Unlock()
+	if p.meta.Status == domain.StatusFinal {
+		return domain.Paper{}, fmt.Errorf("paper %s: %w", id, domain.ErrFinalized)
+	}
+	if p.meta.Edit != edit {
+		p.meta.Edit = edit
+		s.record(id, p, domain.EventPolicy, func(seq uint64) []byte { return protocol.PolicyFrame(seq, edit) })
+	}
+	return copyPaper(p.meta), nil
+}
+
+// Ban adds user to the paper's bans and publishes protocol.BanFrame.
+func (s *Store) Ban(_ context.Context, id, user string) error {
+	p, err := s.lookup(id)
+	if err != nil {
+		return err
+	}
+	defer p.mu.Unlock()
+	if p.bans == nil {
+		p.bans = make(map[string]struct{})
+	}
+	p.bans[user] = struct{}{}
+	s.publish(id, protocol.BanFrame(user))
+	return nil
+}
+
+// Unban lifts a ban.
+func (s *Store) Unban(_ context.Context, id, user string) error {
+	p, err := s.lookup(id)
+	if err != nil {
+		return err
+	}
+	defer p.mu.Unlock()
+	delete(p.bans, user)
+	return nil
+}
+
+// Banned reports whether user is banned from the paper.
+func (s *Store) Banned(_ context.Context, id, user string) (bool, error) {
+	p, err := s.lookup(id)
+	if errors.Is(err, domain.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer p.mu.Unlock()
+	_, banned := p.bans[user]
+	return banned, nil
+}
+
+// Bans lists the paper's banned users.
+func (s *Store) Bans(_ context.Context, id string) ([]string, error) {
+	p, err := s.lookup(id)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer p.mu.Unlock()
+	return slices.Collect(maps.Keys(p.bans)), nil
+}
+
 // Delete removes the paper, its history and its presence entries, and
 // publishes protocol.DeletedFrame. Subscriptions to the paper's id stay: they
 // belong to the channel, not to the data.
@@ -220,7 +316,7 @@ func (s *Store) Delete(_ context.Context, id string) error {
 	}
 	defer p.mu.Unlock()
 	p.gone = true
-	p.elems, p.head, p.tail, p.hist = nil, nil, nil, history{}
+	p.elems, p.head, p.tail, p.hist, p.bans = nil, nil, nil, history{}, nil
 	s.mu.Lock()
 	delete(s.papers, id)
 	s.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/papercast/papercast/domain"
 	"github.com/papercast/papercast/internal/redistest"
@@ -39,7 +40,7 @@ func BenchmarkApplyRedis(b *testing.B) {
 	next := func(paperID string, order *usecase.OpOrder) error {
 		i := int(order.N) % len(ops)
 		order.N++
-		_, err := s.Apply(ctx, paperID, ops[i], bodies[i], *order)
+		_, err := s.Apply(ctx, paperID, ops[i], bodies[i], *order, usecase.Editor{User: writer.User, Name: writer.Name, At: time.Now()})
 		return err
 	}
 	b.Run("serial", func(b *testing.B) {

@@ -35,7 +35,7 @@ func TestRedisRestartResubscribesAndResyncs(t *testing.T) {
 		return errors.Is(s.Ready(ctx), domain.ErrUnavailable)
 	})
 	start := time.Now()
-	_, err := s.Apply(ctx, p.ID, upsert("n1", "v", "2"), protocol.OpBody(upsert("n1", "v", "2"), writer), usecase.OpOrder{})
+	_, err := s.Apply(ctx, p.ID, upsert("n1", "v", "2"), protocol.OpBody(upsert("n1", "v", "2"), writer), usecase.OpOrder{}, usecase.Editor{})
 	if !errors.Is(err, domain.ErrUnavailable) {
 		t.Fatalf("Apply with Redis down: %v, want ErrUnavailable", err)
 	}
@@ -81,7 +81,7 @@ func TestFrozenRedisTurnsUnreadyAndTimesOut(t *testing.T) {
 	srv.Pause()
 	start := time.Now()
 	op := upsert("n1", "v", "1")
-	_, err := s.Apply(ctx, p.ID, op, protocol.OpBody(op, writer), usecase.OpOrder{})
+	_, err := s.Apply(ctx, p.ID, op, protocol.OpBody(op, writer), usecase.OpOrder{}, usecase.Editor{})
 	if !errors.Is(err, domain.ErrUnavailable) {
 		t.Fatalf("Apply on a frozen Redis: %v, want ErrUnavailable", err)
 	}
@@ -148,7 +148,7 @@ func TestAckedAppliesSurviveKill9WithAppendfsyncAlways(t *testing.T) {
 				}
 				op := upsert(fmt.Sprintf("w%d", w), "n", strconv.Itoa(n))
 				body := protocol.OpBody(op, writer)
-				seq, err := s.Apply(ctx, p.ID, op, body, usecase.OpOrder{})
+				seq, err := s.Apply(ctx, p.ID, op, body, usecase.OpOrder{}, usecase.Editor{})
 				if err != nil {
 					if !errors.Is(err, domain.ErrUnavailable) {
 						t.Errorf("writer %d: %v", w, err)

@@ -147,7 +147,7 @@ var writer = domain.Author{Session: "s1", User: "u1", Name: "Writer"}
 func apply(t testing.TB, s *redis.Store, paperID string, op domain.Op) []byte {
 	t.Helper()
 	body := protocol.OpBody(op, writer)
-	seq, err := s.Apply(context.Background(), paperID, op, body, usecase.OpOrder{})
+	seq, err := s.Apply(context.Background(), paperID, op, body, usecase.OpOrder{}, usecase.Editor{})
 	if err != nil {
 		t.Fatalf("Apply: %v", err)
 	}

@@ -29,6 +29,12 @@ var (
 	presenceTouchSrc string
 	//go:embed lua/presence_list.lua
 	presenceListSrc string
+	//go:embed lua/policy.lua
+	policySrc string
+	//go:embed lua/ban.lua
+	banSrc string
+	//go:embed lua/unban.lua
+	unbanSrc string
 )
 
 // scripts are per Store (a rueidis.Lua caches its SHA-1 state) and run with
@@ -38,6 +44,7 @@ var (
 type scripts struct {
 	apply, finalize, create, delete, snapshot, history       *rueidis.Lua
 	presenceSet, presenceRemove, presenceTouch, presenceList *rueidis.Lua
+	policy, ban, unban                                       *rueidis.Lua
 }
 
 func newScripts() scripts {
@@ -52,5 +59,8 @@ func newScripts() scripts {
 		presenceRemove: rueidis.NewLuaScript(presenceRemoveSrc),
 		presenceTouch:  rueidis.NewLuaScript(presenceTouchSrc),
 		presenceList:   rueidis.NewLuaScriptReadOnly(presenceListSrc),
+		policy:         rueidis.NewLuaScript(policySrc),
+		ban:            rueidis.NewLuaScript(banSrc),
+		unban:          rueidis.NewLuaScript(unbanSrc),
 	}
 }

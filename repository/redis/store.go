@@ -8,10 +8,16 @@
 //
 //	<prefix>{id}:meta  hash   title, to, status, seq, epoch, createdAt,
 //	                          finalizedAt (unix seconds), owner (hex SHA-256),
-//	                          elems (counter giving elements their order)
+//	                          elems (counter giving elements their order),
+//	                          edit (policy; absent on papers stored before
+//	                          policies existed: those are open)
 //	<prefix>{id}:f     hash   "<element>:<field>" -> JSON value, byte for byte
 //	<prefix>{id}:e     hash   "<element>" -> "<order> <size> <field>..." so the
 //	                          scripts check limits without parsing JSON
+//	<prefix>{id}:a     hash   "<element>" -> "<createdAt> <len(user)> <user><name>",
+//	                          its author, stamped when it was created (not
+//	                          counted in the element's size)
+//	<prefix>{id}:b     set    banned user ids
 //	<prefix>{id}:h     list   the last HistorySize event frames
 //	<prefix>{id}:p     hash   presence: session -> JSON entry
 //	<prefix>{id}:pl    hash   presence: session -> ready-made leave frame
@@ -117,8 +123,7 @@ func New(ctx context.Context, o Options, log *slog.Logger) (*Store, error) {
 		cmd.Close()
 		return nil, fmt.Errorf("redis %s: pub/sub connection: %w: %w", strings.Join(o.Addrs, ","), domain.ErrUnavailable, err)
 	}
-	fin := string(protocol.FinalizedFrame(0))
-	zero := strings.LastIndex(fin, "0")
+	finPrefix, finSuffix := seqAffixes(protocol.FinalizedFrame(0))
 	s := &Store{
 		opts:         o,
 		log:          log,
@@ -133,8 +138,8 @@ func New(ctx context.Context, o Options, log *slog.Logger) (*Store, error) {
 		maxElements:  strconv.Itoa(o.Limits.MaxElements),
 		ttlMS:        strconv.FormatInt(o.PresenceTTL.Milliseconds(), 10),
 		orderMS:      strconv.FormatInt(usecase.OpOrderMemory.Milliseconds(), 10),
-		finPrefix:    fin[:zero],
-		finSuffix:    fin[zero+1:],
+		finPrefix:    finPrefix,
+		finSuffix:    finSuffix,
 		subs:         make(map[string]*subscription),
 	}
 	if s.sharded {
@@ -188,6 +193,7 @@ func (s *Store) Sharded() bool { return s.sharded }
 // keys of one paper.
 type keys struct {
 	meta, fields, elems, hist string
+	authors, bans             string
 	pres, presLeave, presExp  string
 	channel                   string
 	order                     string // + session id
@@ -200,6 +206,8 @@ func (s *Store) keys(id string) keys {
 		fields:    base + "f",
 		elems:     base + "e",
 		hist:      base + "h",
+		authors:   base + "a",
+		bans:      base + "b",
 		pres:      base + "p",
 		presLeave: base + "pl",
 		presExp:   base + "pz",
@@ -227,6 +235,8 @@ var scriptErrors = map[string]error{
 	"invalid":     domain.ErrInvalid,
 	"unsupported": domain.ErrUnsupported,
 	"stale":       usecase.ErrStaleOp,
+	"forbidden":   domain.ErrForbidden,
+	"banned":      domain.ErrBanned,
 }
 
 // Redis error replies that mean "cannot serve writes right now".
@@ -275,6 +285,9 @@ func (s *Store) Create(ctx context.Context, p domain.Paper) (domain.Paper, error
 	if p.Status == "" {
 		p.Status = domain.StatusOpen
 	}
+	if p.Edit == "" {
+		p.Edit = domain.EditAuthors
+	}
 	p.CreatedAt = time.Unix(p.CreatedAt.Unix(), 0).UTC()
 	args := []string{
 		"title", p.Title,
@@ -285,6 +298,7 @@ func (s *Store) Create(ctx context.Context, p domain.Paper) (domain.Paper, error
 		"createdAt", strconv.FormatInt(p.CreatedAt.Unix(), 10),
 		"owner", hex.EncodeToString(p.OwnerKeyHash),
 		"elems", "0",
+		"edit", p.Edit,
 	}
 	if p.FinalizedAt != nil {
 		at := time.Unix(p.FinalizedAt.Unix(), 0).UTC()
@@ -294,7 +308,7 @@ func (s *Store) Create(ctx context.Context, p domain.Paper) (domain.Paper, error
 	k := s.keys(p.ID)
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	if err := s.scripts.create.Exec(ctx, s.cmd, []string{k.meta, k.fields, k.elems, k.hist}, args).Error(); err != nil {
+	if err := s.scripts.create.Exec(ctx, s.cmd, []string{k.meta, k.fields, k.elems, k.hist, k.authors, k.bans}, args).Error(); err != nil {
 		return domain.Paper{}, mapErr("create", p.ID, err)
 	}
 	p.OwnerKeyHash = append([]byte(nil), p.OwnerKeyHash...)
@@ -320,7 +334,10 @@ func parseMeta(id string, m map[string]string) (domain.Paper, error) {
 	if len(m) == 0 {
 		return domain.Paper{}, fmt.Errorf("paper %s: %w", id, domain.ErrNotFound)
 	}
-	p := domain.Paper{ID: id, Title: m["title"], To: m["to"], Status: m["status"], Epoch: m["epoch"]}
+	p := domain.Paper{ID: id, Title: m["title"], To: m["to"], Status: m["status"], Epoch: m["epoch"], Edit: m["edit"]}
+	if p.Edit == "" {
+		p.Edit = domain.EditOpen // stored before papers had a policy
+	}
 	var errs []error
 	var err error
 	if p.Seq, err = strconv.ParseUint(m["seq"], 10, 64); err != nil {
@@ -360,11 +377,11 @@ func (s *Store) Snapshot(ctx context.Context, id string) (domain.Document, error
 	k := s.keys(id)
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	parts, err := s.scripts.snapshot.Exec(ctx, s.cmd, []string{k.meta, k.fields, k.elems}, nil).ToArray()
+	parts, err := s.scripts.snapshot.Exec(ctx, s.cmd, []string{k.meta, k.fields, k.elems, k.authors}, nil).ToArray()
 	if err != nil {
 		return domain.Document{}, mapErr("snapshot", id, err)
 	}
-	if len(parts) != 3 {
+	if len(parts) != 4 {
 		return domain.Document{}, fmt.Errorf("snapshot %s: unexpected reply of %d parts", id, len(parts))
 	}
 	meta, _ := parts[0].AsStrMap()
@@ -406,12 +423,37 @@ func (s *Store) Snapshot(ctx context.Context, id string) (domain.Document, error
 		}
 		els[j].el.Fields[name] = json.RawMessage(v)
 	}
+	authors, _ := parts[3].ToArray()
+	for i := 0; i+1 < len(authors); i += 2 {
+		eid, _ := authors[i].ToString()
+		rec, _ := authors[i+1].ToString()
+		j, known := index[eid]
+		by, at, ok := parseAuthor(rec)
+		if !known || !ok {
+			return domain.Document{}, fmt.Errorf("snapshot %s: author record %q of element %q", id, rec, eid)
+		}
+		els[j].el.By, els[j].el.CreatedAt = by, at
+	}
 	sort.Slice(els, func(a, b int) bool { return els[a].order < els[b].order })
 	doc := domain.Document{Paper: p, Elements: make([]domain.Element, len(els))}
 	for i := range els {
 		doc.Elements[i] = els[i].el
 	}
 	return doc, nil
+}
+
+// parseAuthor reads an element's author record as apply.lua writes it:
+// "<createdAt> <len(user)> <user><name>", so the script reads the user
+// without a JSON parser, whatever bytes the user id holds.
+func parseAuthor(rec string) (domain.ElementAuthor, time.Time, bool) {
+	atStr, rest, ok1 := strings.Cut(rec, " ")
+	nStr, rest, ok2 := strings.Cut(rest, " ")
+	at, err1 := strconv.ParseInt(atStr, 10, 64)
+	n, err2 := strconv.Atoi(nStr)
+	if !ok1 || !ok2 || err1 != nil || err2 != nil || n < 0 || n > len(rest) {
+		return domain.ElementAuthor{}, time.Time{}, false
+	}
+	return domain.ElementAuthor{User: rest[:n], Name: rest[n:]}, time.Unix(at, 0).UTC(), true
 }
 
 // Apply runs apply.lua: check, merge, next seq, history, publish. body is
@@ -422,7 +464,7 @@ func (s *Store) Snapshot(ctx context.Context, id string) (domain.Document, error
 // (PipelineMultiplex), so an op queued behind a long pipeline can run after
 // the same session's next op, and even on one connection a replaced
 // connection's last commands can run after the new one's first.
-func (s *Store) Apply(ctx context.Context, id string, op domain.Op, body []byte, order usecase.OpOrder) (uint64, error) {
+func (s *Store) Apply(ctx context.Context, id string, op domain.Op, body []byte, order usecase.OpOrder, ed usecase.Editor) (uint64, error) {
 	if !paper.ValidID(id) {
 		return 0, fmt.Errorf("apply %q: %w: no such paper", id, domain.ErrNotFound)
 	}
@@ -430,25 +472,30 @@ func (s *Store) Apply(ctx context.Context, id string, op domain.Op, body []byte,
 	if !ok {
 		return 0, fmt.Errorf("apply %s: %w: unknown op %q", id, domain.ErrInvalid, op.Kind)
 	}
-	return s.apply(ctx, id, kind, op, body, order)
+	return s.apply(ctx, id, kind, op, body, order, ed)
 }
 
 // luaOpKinds names each op kind for apply.lua, which refuses any other.
 var luaOpKinds = map[string]string{domain.OpUpsert: "u", domain.OpDelete: "d"}
 
 // apply runs apply.lua with kind as its op kind argument.
-func (s *Store) apply(ctx context.Context, id, kind string, op domain.Op, body []byte, order usecase.OpOrder) (uint64, error) {
+func (s *Store) apply(ctx context.Context, id, kind string, op domain.Op, body []byte, order usecase.OpOrder, ed usecase.Editor) (uint64, error) {
 	k := s.keys(id)
-	keys := append(make([]string, 0, 5), k.meta, k.fields, k.elems, k.hist)
+	keys := append(make([]string, 0, 7), k.meta, k.fields, k.elems, k.hist, k.authors, k.bans)
 	if order.Session != "" {
 		keys = append(keys, k.order+order.Session)
 	}
-	args := make([]string, 0, 13+2*len(op.Fields))
+	owner := "0"
+	if ed.Owner {
+		owner = "1"
+	}
+	args := make([]string, 0, 18+2*len(op.Fields))
 	// BinaryString avoids copying body and values: they are only read
 	// while Exec runs, and the caller does not change them meanwhile.
 	args = append(args, s.histSize, s.pubCmd, k.channel, protocol.OpFramePrefix, rueidis.BinaryString(body),
 		kind, op.ID, s.maxFields, s.maxElemBytes, s.maxElements, domain.StatusOpen,
-		strconv.FormatUint(order.N, 10), s.orderMS)
+		strconv.FormatUint(order.N, 10), s.orderMS,
+		ed.User, ed.Name, owner, strconv.FormatInt(ed.At.Unix(), 10), domain.EditAuthors)
 	if op.Kind == domain.OpUpsert {
 		for name, v := range op.Fields {
 			args = append(args, name, rueidis.BinaryString(v))
@@ -482,6 +529,92 @@ func (s *Store) Finalize(ctx context.Context, id string, at time.Time) (domain.P
 	return parseMeta(id, m)
 }
 
+// SetEdit sets an open paper's edit policy with policy.lua: a change takes
+// the next seq and publishes protocol.PolicyFrame.
+func (s *Store) SetEdit(ctx context.Context, id, edit string) (domain.Paper, error) {
+	if !paper.ValidID(id) {
+		return domain.Paper{}, fmt.Errorf("set edit %q: %w", id, domain.ErrNotFound)
+	}
+	prefix, suffix := seqAffixes(protocol.PolicyFrame(0, edit))
+	k := s.keys(id)
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	m, err := s.scripts.policy.Exec(ctx, s.cmd, []string{k.meta, k.hist}, []string{
+		s.histSize, s.pubCmd, k.channel, prefix, suffix, edit, domain.StatusOpen, domain.EditOpen,
+	}).AsStrMap()
+	if err != nil {
+		return domain.Paper{}, mapErr("set edit", id, err)
+	}
+	return parseMeta(id, m)
+}
+
+// seqAffixes cuts a frame encoded with seq 0 around that seq, for a script
+// to put the real one in between.
+func seqAffixes(frame []byte) (prefix, suffix string) {
+	const key = `"seq":`
+	i := strings.Index(string(frame), key+"0")
+	return string(frame[:i+len(key)]), string(frame[i+len(key)+1:])
+}
+
+// Ban adds user to the paper's bans and publishes protocol.BanFrame, in
+// one script.
+func (s *Store) Ban(ctx context.Context, id, user string) error {
+	if !paper.ValidID(id) {
+		return fmt.Errorf("ban %q: %w", id, domain.ErrNotFound)
+	}
+	k := s.keys(id)
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	err := s.scripts.ban.Exec(ctx, s.cmd, []string{k.meta, k.bans},
+		[]string{s.pubCmd, k.channel, user, string(protocol.BanFrame(user))}).Error()
+	if err != nil {
+		return mapErr("ban", id, err)
+	}
+	return nil
+}
+
+// Unban lifts a ban.
+func (s *Store) Unban(ctx context.Context, id, user string) error {
+	if !paper.ValidID(id) {
+		return fmt.Errorf("unban %q: %w", id, domain.ErrNotFound)
+	}
+	k := s.keys(id)
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	if err := s.scripts.unban.Exec(ctx, s.cmd, []string{k.meta, k.bans}, []string{user}).Error(); err != nil {
+		return mapErr("unban", id, err)
+	}
+	return nil
+}
+
+// Banned reports whether user is banned from the paper.
+func (s *Store) Banned(ctx context.Context, id, user string) (bool, error) {
+	if !paper.ValidID(id) {
+		return false, nil
+	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	banned, err := s.cmd.Do(ctx, s.cmd.B().Sismember().Key(s.keys(id).bans).Member(user).Build()).AsBool()
+	if err != nil {
+		return false, mapErr("banned", id, err)
+	}
+	return banned, nil
+}
+
+// Bans lists the paper's banned users.
+func (s *Store) Bans(ctx context.Context, id string) ([]string, error) {
+	if !paper.ValidID(id) {
+		return nil, nil
+	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	bans, err := s.cmd.Do(ctx, s.cmd.B().Smembers().Key(s.keys(id).bans).Build()).AsStrSlice()
+	if err != nil {
+		return nil, mapErr("bans", id, err)
+	}
+	return bans, nil
+}
+
 // Delete removes all of a paper's keys and publishes protocol.DeletedFrame.
 func (s *Store) Delete(ctx context.Context, id string) error {
 	if !paper.ValidID(id) {
@@ -491,7 +624,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
 	err := s.scripts.delete.Exec(ctx, s.cmd,
-		[]string{k.meta, k.fields, k.elems, k.hist, k.pres, k.presLeave, k.presExp},
+		[]string{k.meta, k.fields, k.elems, k.hist, k.authors, k.bans, k.pres, k.presLeave, k.presExp},
 		[]string{s.pubCmd, k.channel, string(protocol.DeletedFrame())}).Error()
 	if err != nil {
 		return mapErr("delete", id, err)

@@ -120,7 +120,7 @@ func TestLimitsMatchCheckMerge(t *testing.T) {
 			}
 			want = limits.CheckMerge(existing, op.Fields, len(model))
 		}
-		_, err := s.Apply(ctx, p.ID, op, protocol.OpBody(op, writer), usecase.OpOrder{})
+		_, err := s.Apply(ctx, p.ID, op, protocol.OpBody(op, writer), usecase.OpOrder{}, usecase.Editor{})
 		switch {
 		case want == nil && err != nil:
 			t.Fatalf("op %d %+v: Apply refused (%v), CheckMerge accepts", i, op, err)
@@ -173,7 +173,7 @@ func TestDeleteLeavesOnlyExpiringKeys(t *testing.T) {
 	p := newPaper(t, s)
 	apply(t, s, p.ID, upsert("n1", "a", "1", "b", `"x"`))
 	op := upsert("n1", "a", "2")
-	if _, err := s.Apply(ctx, p.ID, op, protocol.OpBody(op, writer), usecase.OpOrder{Session: writer.Session, N: 1}); err != nil {
+	if _, err := s.Apply(ctx, p.ID, op, protocol.OpBody(op, writer), usecase.OpOrder{Session: writer.Session, N: 1}, usecase.Editor{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SetPresence(ctx, p.ID, domain.Presence{Session: "s1", User: "u", State: json.RawMessage(`{}`)}, protocol.PresenceJoin); err != nil {

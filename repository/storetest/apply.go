@@ -193,14 +193,14 @@ func opOlderThanOneAppliedForItsSessionIsRefused(t *testing.T, e *env) {
 	var done []applied
 	done = append(done, e.applyAs(t, p.ID, up("n1", "text", `"Hello world"`), s1(2)))
 	for _, n := range []uint64{1, 2} {
-		_, err := e.Store.Apply(t.Context(), p.ID, up("n1", "text", `"Hello"`), []byte(`"op":"x"}`), s1(n))
+		_, err := e.Store.Apply(t.Context(), p.ID, up("n1", "text", `"Hello"`), []byte(`"op":"x"}`), s1(n), editor)
 		wantErr(t, fmt.Sprintf("op %d of s1 after its op 2", n), err, usecase.ErrStaleOp)
 	}
 	// Other sessions and session-less calls are not held back by s1.
 	done = append(done, e.applyAs(t, p.ID, up("n1", "w", "1"), usecase.OpOrder{Session: "s2", N: 1}))
 	done = append(done, e.apply(t, p.ID, up("n1", "x", "1")))
 	// An op refused for another reason does not move the session on.
-	_, err := e.Store.Apply(t.Context(), p.ID, del("nope"), []byte(`"op":"x"}`), s1(9))
+	_, err := e.Store.Apply(t.Context(), p.ID, del("nope"), []byte(`"op":"x"}`), s1(9), editor)
 	wantErr(t, "delete of an unknown element", err, domain.ErrNotFound)
 	done = append(done, e.applyAs(t, p.ID, up("n1", "text", `"Hello world!"`), s1(3)))
 	for i, a := range done {
@@ -228,7 +228,7 @@ func rejectedOpsTakeNoSeqAndPublishNothing(t *testing.T, e *env) {
 		{"DeleteOfADeletedElement", del("b"), domain.ErrNotFound},
 	}
 	for _, r := range rejected {
-		_, err := e.Store.Apply(t.Context(), p.ID, r.op, []byte(`"op":"x"}`), usecase.OpOrder{})
+		_, err := e.Store.Apply(t.Context(), p.ID, r.op, []byte(`"op":"x"}`), usecase.OpOrder{}, editor)
 		wantErr(t, r.name, err, r.err)
 	}
 	if s := e.seqOf(t, p.ID); s != 3 {

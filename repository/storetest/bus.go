@@ -103,7 +103,7 @@ func joinBySubscribeThenSnapshotMissesNothing(t *testing.T, e *env) {
 			if i%7 == 6 {
 				op = del(ids[i%len(ids)])
 			}
-			if _, err := e.Store.Apply(t.Context(), p.ID, op, []byte(`"op":"x"}`), usecase.OpOrder{}); err != nil && (op.Kind != domain.OpDelete) {
+			if _, err := e.Store.Apply(t.Context(), p.ID, op, []byte(`"op":"x"}`), usecase.OpOrder{}, editor); err != nil && (op.Kind != domain.OpDelete) {
 				t.Errorf("writer: Apply: %v", err)
 				return
 			}

@@ -37,9 +37,9 @@ func concurrentAppliesTakeGapFreeSeqsDeliveredInOrder(t *testing.T, e *env) {
 	for w := range writers {
 		wg.Go(func() {
 			for i := range perWriter {
-				op := up(fmt.Sprintf("w%d", w), "n", fmt.Sprint(i), "by", fmt.Sprintf(`"w%d"`, w))
+				op := up(fmt.Sprintf("w%d", w), "n", fmt.Sprint(i), "writer", fmt.Sprintf(`"w%d"`, w))
 				body := protocol.OpBody(op, domain.Author{Session: fmt.Sprintf("s%d", w), User: "u"})
-				seq, err := e.Store.Apply(t.Context(), p.ID, op, body, usecase.OpOrder{})
+				seq, err := e.Store.Apply(t.Context(), p.ID, op, body, usecase.OpOrder{}, editor)
 				if err != nil {
 					t.Errorf("writer %d: Apply: %v", w, err)
 					return
@@ -104,7 +104,7 @@ func snapshotElementsMatchItsSeqUnderConcurrentWrites(t *testing.T, e *env) {
 			exists := map[string]bool{}
 			for range perWriter {
 				op := randomOp(rng, fmt.Sprintf("w%d-%d", w, rng.IntN(per)), exists)
-				if _, err := e.Store.Apply(t.Context(), p.ID, op, protocol.OpBody(op, author), usecase.OpOrder{}); err != nil {
+				if _, err := e.Store.Apply(t.Context(), p.ID, op, protocol.OpBody(op, author), usecase.OpOrder{}, editor); err != nil {
 					t.Errorf("writer %d: Apply %s %s: %v", w, op.Kind, op.ID, err)
 					return
 				}

@@ -96,7 +96,7 @@ func finalPaperRejectsEveryOp(t *testing.T, e *env) {
 		{"OversizedUpsert", upFields("n1", big)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := e.Store.Apply(t.Context(), p.ID, c.op, protocol.OpBody(c.op, author), usecase.OpOrder{})
+			_, err := e.Store.Apply(t.Context(), p.ID, c.op, protocol.OpBody(c.op, author), usecase.OpOrder{}, editor)
 			wantErr(t, "Apply", err, domain.ErrFinalized)
 		})
 	}
@@ -137,7 +137,7 @@ func deleteRemovesEverythingAndPublishesDeleted(t *testing.T, e *env) {
 		{"Paper", func() error { _, err := e.Store.Paper(t.Context(), p.ID); return err }},
 		{"Snapshot", func() error { _, err := e.Store.Snapshot(t.Context(), p.ID); return err }},
 		{"Apply", func() error {
-			_, err := e.Store.Apply(t.Context(), p.ID, up("n1", "a", "2"), []byte("{}"), usecase.OpOrder{})
+			_, err := e.Store.Apply(t.Context(), p.ID, up("n1", "a", "2"), []byte("{}"), usecase.OpOrder{}, editor)
 			return err
 		}},
 		{"Finalize", func() error { _, err := e.Store.Finalize(t.Context(), p.ID, time.Now()); return err }},

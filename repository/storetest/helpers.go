@@ -62,6 +62,10 @@ func (e *env) pass(d time.Duration) {
 
 var author = domain.Author{Session: "sess-1", User: "user-1", Name: "Ada \"the\" Writer"}
 
+// editor applies the suite's ops as author: the author of every element
+// they create.
+var editor = usecase.Editor{User: author.User, Name: author.Name, At: time.Date(2026, 11, 25, 18, 39, 38, 0, time.UTC)}
+
 // newPaper creates an open paper with a fresh random id.
 func (e *env) newPaper(t *testing.T) domain.Paper {
 	t.Helper()
@@ -102,7 +106,7 @@ func (e *env) apply(t *testing.T, id string, op domain.Op) applied {
 func (e *env) applyAs(t *testing.T, id string, op domain.Op, order usecase.OpOrder) applied {
 	t.Helper()
 	body := protocol.OpBody(op, author)
-	seq, err := e.Store.Apply(t.Context(), id, op, body, order)
+	seq, err := e.Store.Apply(t.Context(), id, op, body, order, editor)
 	if err != nil {
 		t.Fatalf("Apply %s %s: %v", op.Kind, op.ID, err)
 	}

@@ -77,7 +77,7 @@ func testLimits(t *testing.T, e *env) {
 			done := e.applyAll(t, p.ID, 0, c.setup)
 			before := e.snapshot(t, p.ID)
 			body := protocol.OpBody(c.op, author)
-			seq, err := e.Store.Apply(t.Context(), p.ID, c.op, body, usecase.OpOrder{})
+			seq, err := e.Store.Apply(t.Context(), p.ID, c.op, body, usecase.OpOrder{}, editor)
 			wantErr(t, "Apply", err, c.err)
 
 			m := newModel()

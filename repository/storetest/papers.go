@@ -109,11 +109,11 @@ func unknownPaperIsNotFound(t *testing.T, e *env) {
 		{"Paper", func() error { _, err := e.Store.Paper(t.Context(), id); return err }},
 		{"Snapshot", func() error { _, err := e.Store.Snapshot(t.Context(), id); return err }},
 		{"ApplyUpsert", func() error {
-			_, err := e.Store.Apply(t.Context(), id, up("n1", "a", "1"), []byte("{}"), usecase.OpOrder{})
+			_, err := e.Store.Apply(t.Context(), id, up("n1", "a", "1"), []byte("{}"), usecase.OpOrder{}, editor)
 			return err
 		}},
 		{"ApplyDelete", func() error {
-			_, err := e.Store.Apply(t.Context(), id, del("n1"), []byte("{}"), usecase.OpOrder{})
+			_, err := e.Store.Apply(t.Context(), id, del("n1"), []byte("{}"), usecase.OpOrder{}, editor)
 			return err
 		}},
 		{"Finalize", func() error { _, err := e.Store.Finalize(t.Context(), id, time.Now()); return err }},

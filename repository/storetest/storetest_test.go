@@ -184,8 +184,8 @@ func (s sortedSnapshot) Snapshot(ctx context.Context, id string) (domain.Documen
 
 type lenientDelete struct{ usecase.Store }
 
-func (s lenientDelete) Apply(ctx context.Context, id string, op domain.Op, body []byte, order usecase.OpOrder) (uint64, error) {
-	seq, err := s.Store.Apply(ctx, id, op, body, order)
+func (s lenientDelete) Apply(ctx context.Context, id string, op domain.Op, body []byte, order usecase.OpOrder, ed usecase.Editor) (uint64, error) {
+	seq, err := s.Store.Apply(ctx, id, op, body, order, ed)
 	if op.Kind == domain.OpDelete && errors.Is(err, domain.ErrNotFound) {
 		if p, perr := s.Store.Paper(ctx, id); perr == nil {
 			return p.Seq, nil
@@ -196,8 +196,8 @@ func (s lenientDelete) Apply(ctx context.Context, id string, op domain.Op, body 
 
 type unordered struct{ usecase.Store }
 
-func (s unordered) Apply(ctx context.Context, id string, op domain.Op, body []byte, _ usecase.OpOrder) (uint64, error) {
-	return s.Store.Apply(ctx, id, op, body, usecase.OpOrder{})
+func (s unordered) Apply(ctx context.Context, id string, op domain.Op, body []byte, _ usecase.OpOrder, ed usecase.Editor) (uint64, error) {
+	return s.Store.Apply(ctx, id, op, body, usecase.OpOrder{}, ed)
 }
 
 type reversedPresence struct{ usecase.PresenceStore }
