@@ -73,7 +73,7 @@ const defaultWaitTimeout = 10 * time.Second
 
 // Run runs the whole contract. newEnv is called once per group of tests
 // (named subtests: Papers, Apply, Limits, Finalize, Delete, History, Bus,
-// Concurrency, Presence) with that group's *testing.T; it should register
+// Concurrency, Presence, Rules) with that group's *testing.T; it should register
 // its own cleanup with t.Cleanup. Envs may share one backend (one
 // redis-server) as every test works on fresh random paper ids, but each Env
 // must be a store configured as the Env says. Groups run one after another.
@@ -92,6 +92,7 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 		{"Bus", testBus},
 		{"Concurrency", testConcurrency},
 		{"Presence", testPresence},
+		{"Rules", testRules},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

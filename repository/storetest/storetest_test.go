@@ -57,6 +57,18 @@ var mutants = []mutant{
 		wrapStor: func(s usecase.Store) usecase.Store { return unordered{s} },
 	},
 	{
+		name: "EveryEditorIsAnOwner", failIn: "Rules",
+		wrapStor: func(s usecase.Store) usecase.Store { return everyoneOwns{s} },
+	},
+	{
+		name: "SnapshotForgetsAuthors", failIn: "Rules",
+		wrapStor: func(s usecase.Store) usecase.Store { return anonymousSnapshot{s} },
+	},
+	{
+		name: "BansAreOnlyPublished", failIn: "Rules",
+		wrapStor: func(s usecase.Store) usecase.Store { return forgetfulBans{s} },
+	},
+	{
 		name: "ListPresenceUnsorted", failIn: "Presence",
 		wrapPres: func(p usecase.PresenceStore) usecase.PresenceStore { return reversedPresence{p} },
 	},
@@ -198,6 +210,32 @@ type unordered struct{ usecase.Store }
 
 func (s unordered) Apply(ctx context.Context, id string, op domain.Op, body []byte, _ usecase.OpOrder, ed usecase.Editor) (uint64, error) {
 	return s.Store.Apply(ctx, id, op, body, usecase.OpOrder{}, ed)
+}
+
+type everyoneOwns struct{ usecase.Store }
+
+func (s everyoneOwns) Apply(ctx context.Context, id string, op domain.Op, body []byte, order usecase.OpOrder, ed usecase.Editor) (uint64, error) {
+	ed.Owner = true
+	return s.Store.Apply(ctx, id, op, body, order, ed)
+}
+
+type anonymousSnapshot struct{ usecase.Store }
+
+func (s anonymousSnapshot) Snapshot(ctx context.Context, id string) (domain.Document, error) {
+	doc, err := s.Store.Snapshot(ctx, id)
+	for i := range doc.Elements {
+		doc.Elements[i].By, doc.Elements[i].CreatedAt = domain.ElementAuthor{}, time.Time{}
+	}
+	return doc, err
+}
+
+type forgetfulBans struct{ usecase.Store }
+
+func (s forgetfulBans) Ban(ctx context.Context, id, user string) error {
+	if err := s.Store.Ban(ctx, id, user); err != nil {
+		return err
+	}
+	return s.Store.Unban(ctx, id, user)
 }
 
 type reversedPresence struct{ usecase.PresenceStore }
