@@ -179,9 +179,15 @@ func TestDeleteLeavesOnlyExpiringKeys(t *testing.T) {
 	if err := s.SetPresence(ctx, p.ID, domain.Presence{Session: "s1", User: "u", State: json.RawMessage(`{}`)}, protocol.PresenceJoin); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.Ban(ctx, p.ID, "troll"); err != nil {
+		t.Fatal(err)
+	}
 	pattern := "test:{" + p.ID + "}*"
-	if keys := channels(t, srv, "KEYS", pattern); len(keys) < 6 {
-		t.Fatalf("keys before Delete: %q", keys)
+	keys := channels(t, srv, "KEYS", pattern)
+	for _, k := range []string{"meta", "f", "e", "h", "a", "b", "p", "pl", "pz"} {
+		if !slices.Contains(keys, "test:{"+p.ID+"}:"+k) {
+			t.Fatalf("no key %s before Delete: %q", k, keys)
+		}
 	}
 	if err := s.Delete(ctx, p.ID); err != nil {
 		t.Fatal(err)
@@ -196,6 +202,49 @@ func TestDeleteLeavesOnlyExpiringKeys(t *testing.T) {
 	}
 	if ms, _ := strconv.ParseInt(ttl, 10, 64); ms <= 0 || ms > usecase.OpOrderMemory.Milliseconds() {
 		t.Fatalf("order key expires in %s ms, want within %v", ttl, usecase.OpOrderMemory)
+	}
+}
+
+// TestPapersStoredBeforePoliciesAreOpen: a paper stored by an earlier
+// version has no edit policy and its elements no author record. It keeps
+// the behaviour it was created with (anyone edits anything) until its owner
+// sets a policy, and its elements carry no by or createdAt.
+func TestPapersStoredBeforePoliciesAreOpen(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	s := newStore(t, redis.Options{Addrs: []string{srv.Addr()}})
+	ctx := context.Background()
+	p := newPaper(t, s)
+	apply(t, s, p.ID, upsert("n1", "a", "1"))
+	// What an earlier version left in Redis.
+	for _, cmd := range [][]string{{"HDEL", "test:{" + p.ID + "}:meta", "edit"}, {"DEL", "test:{" + p.ID + "}:a"}} {
+		if _, err := srv.Do(cmd...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Paper(ctx, p.ID)
+	if err != nil || got.Edit != domain.EditOpen {
+		t.Fatalf("Paper: edit %q, %v; want open", got.Edit, err)
+	}
+	other := usecase.Editor{User: "someone-else"}
+	if _, err := s.Apply(ctx, p.ID, upsert("n1", "a", "2"), []byte(`"op":"x"}`), usecase.OpOrder{}, other); err != nil {
+		t.Fatalf("edit of an old paper's element: %v", err)
+	}
+	doc, err := s.Snapshot(ctx, p.ID)
+	if err != nil || len(doc.Elements) != 1 || doc.Elements[0].By != (domain.ElementAuthor{}) || !doc.Elements[0].CreatedAt.IsZero() {
+		t.Fatalf("Snapshot: %+v, %v; want n1 without author", doc.Elements, err)
+	}
+	// Once the owner chooses authors, an element without an author is the
+	// owner's to change.
+	if _, err := s.SetEdit(ctx, p.ID, domain.EditAuthors); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Apply(ctx, p.ID, upsert("n1", "a", "3"), []byte(`"op":"x"}`), usecase.OpOrder{}, other); !errors.Is(err, domain.ErrForbidden) {
+		t.Fatalf("edit under authors of an element without author: %v, want ErrForbidden", err)
+	}
+	other.Owner = true
+	if _, err := s.Apply(ctx, p.ID, upsert("n1", "a", "3"), []byte(`"op":"x"}`), usecase.OpOrder{}, other); err != nil {
+		t.Fatalf("owner edit: %v", err)
 	}
 }
 
