@@ -171,7 +171,7 @@ func TestKilledReplicaClientsResumeElsewhere(t *testing.T) {
 	srv := redistest.Start(t)
 	env := append(redisEnv(srv), "PAPERCAST_PRESENCE_TTL=2s", "PAPERCAST_PRESENCE_HEARTBEAT=300ms")
 	procs := []*proc{startProc(t, env...), startProc(t, env...), startProc(t, env...)}
-	paper := wstest.CreatePaper(t, procs[0].url)
+	paper := wstest.CreateOpenPaper(t, procs[0].url) // clients edit each other's notes
 	type cl struct {
 		c *wstest.Client
 		v *wstest.Viewer

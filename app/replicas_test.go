@@ -86,7 +86,8 @@ func converge(t *testing.T, replicas []*app.App, clients, papers, opsEach int) {
 	t.Helper()
 	var ids []string
 	for i := 0; i < papers; i++ {
-		ids = append(ids, wstest.CreatePaper(t, replicas[0].URL()).ID)
+		// Everyone edits everyone's notes here: a whiteboard.
+		ids = append(ids, wstest.CreateOpenPaper(t, replicas[0].URL()).ID)
 	}
 	type state struct {
 		paper  string
@@ -128,7 +129,7 @@ func converge(t *testing.T, replicas []*app.App, clients, papers, opsEach int) {
 				if rng.IntN(5) == 0 {
 					c.Send(map[string]any{"type": "delete", "ref": ref, "id": id})
 				} else {
-					fields := map[string]any{"x": rng.IntN(1000), "by": i, "text": strings.Repeat("a", rng.IntN(20))}
+					fields := map[string]any{"x": rng.IntN(1000), "who": i, "text": strings.Repeat("a", rng.IntN(20))}
 					if rng.IntN(4) == 0 {
 						fields["color"] = nil
 					}

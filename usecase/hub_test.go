@@ -79,12 +79,7 @@ func replay(t *testing.T, frames [][]byte, base map[string]map[string]json.RawMe
 	els := map[string]map[string]json.RawMessage{}
 	switch first.Type {
 	case "snapshot":
-		for _, e := range first.Elements {
-			var id string
-			_ = json.Unmarshal(e["id"], &id)
-			delete(e, "id")
-			els[id] = e
-		}
+		els = wstest.Elements(first.Elements)
 	case "resumed":
 		for k, v := range base {
 			els[k] = v

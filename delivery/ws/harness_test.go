@@ -79,7 +79,18 @@ type created struct {
 
 func (s *server) create() created {
 	s.t.Helper()
-	res, err := http.Post(s.url+"/v1/papers", "application/json", strings.NewReader(`{"title":"Happy birthday","to":"Ada"}`))
+	return s.createWith(`{"title":"Happy birthday","to":"Ada"}`)
+}
+
+// createOpen creates a paper anyone may edit all of: a whiteboard.
+func (s *server) createOpen() created {
+	s.t.Helper()
+	return s.createWith(`{"title":"Happy birthday","to":"Ada","edit":"open"}`)
+}
+
+func (s *server) createWith(body string) created {
+	s.t.Helper()
+	res, err := http.Post(s.url+"/v1/papers", "application/json", strings.NewReader(body))
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package ws_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -21,7 +20,7 @@ import (
 
 func TestTwoClientsSeeEachOthersOpsInOrder(t *testing.T) {
 	s := newServer(t, ws.Options{})
-	p := s.create()
+	p := s.createOpen() // bob edits ada's note
 	a := s.join(p.ID, q("user", "ada", "name", "Ada"))
 	snapA := a.Next(nil)
 	if snapA.Type != "snapshot" || snapA.Seq != 0 || snapA.Epoch != p.Epoch || snapA.You.User != "ada" || snapA.Elements == nil {
@@ -49,6 +48,63 @@ func TestTwoClientsSeeEachOthersOpsInOrder(t *testing.T) {
 	doc := s.document(p.ID)
 	if len(doc.Elements) != 1 || string(doc.Elements[0]["x"]) != "11" || doc.Elements[0]["color"] != nil {
 		t.Fatalf("document: %+v", doc)
+	}
+}
+
+// TestEditingSomeoneElsesNoteIsForbidden: on a paper of the default policy
+// Bob cannot change or delete Ada's note (error forbidden, nothing stored,
+// nobody sees an op), can write his own, and the owner's PATCH to "open"
+// reaches both sessions as a policy frame in seq order, after which he can.
+// Every element in the snapshot says who wrote it.
+func TestEditingSomeoneElsesNoteIsForbidden(t *testing.T) {
+	s := newServer(t, ws.Options{})
+	p := s.create()
+	a := s.join(p.ID, q("user", "ada", "name", "Ada"))
+	a.Next(ofType("snapshot"))
+	a.Send(upsert("a1", "n1", map[string]any{"text": "Happy birthday!"}))
+	a.Next(ofType("ack"))
+	b := s.join(p.ID, q("user", "bob"))
+	snap := b.Next(ofType("snapshot"))
+	if len(snap.Elements) != 1 || string(snap.Elements[0]["by"]) != `{"user":"ada","name":"Ada"}` || len(snap.Elements[0]["createdAt"]) != len(`"2026-11-25T18:39:38Z"`) {
+		t.Fatalf("snapshot elements carry no author: %s", snap.Raw)
+	}
+	for _, c := range []struct {
+		frame map[string]any
+		code  string
+	}{
+		{upsert("b1", "n1", map[string]any{"text": "Bob was here"}), "forbidden"},
+		{map[string]any{"type": "delete", "ref": "b1", "id": "n1"}, "forbidden"},
+		{upsert("b1", "n1", map[string]any{"by": map[string]any{"user": "bob"}}), "invalid"}, // reserved
+	} {
+		b.Send(c.frame)
+		if e := b.Next(ofType("error")); e.Ref != "b1" || e.Code != c.code {
+			t.Fatalf("bob's %v: %s, want error %s", c.frame, e.Raw, c.code)
+		}
+	}
+	b.Send(upsert("b2", "n2", map[string]any{"text": "Bob's own"}))
+	if ack := b.Next(ofType("ack")); ack.Seq != 2 {
+		t.Fatalf("bob's own note: %s", ack.Raw)
+	}
+	req, _ := http.NewRequest(http.MethodPatch, s.url+"/v1/papers/"+p.ID, strings.NewReader(`{"edit":"open"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+p.OwnerKey)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH: %v %v", res, err)
+	}
+	res.Body.Close()
+	for _, c := range []*client{a, b} {
+		if pol := c.Next(ofType("policy")); pol.Seq != 3 || !strings.Contains(string(pol.Raw), `"edit":"open"`) {
+			t.Fatalf("policy frame: %s", pol.Raw)
+		}
+	}
+	b.Send(upsert("b3", "n1", map[string]any{"text": "Bob was here"}))
+	if ack := b.Next(ofType("ack")); ack.Seq != 4 {
+		t.Fatalf("bob's edit of an open paper: %s", ack.Raw)
+	}
+	doc := s.document(p.ID)
+	if len(doc.Elements) != 2 || string(doc.Elements[0]["text"]) != `"Bob was here"` || string(doc.Elements[0]["by"]) != `{"user":"ada","name":"Ada"}` {
+		t.Fatalf("document: %+v", doc.Elements)
 	}
 }
 
@@ -249,7 +305,7 @@ func TestRandomEditsConverge(t *testing.T) {
 	// A large send queue: on a loaded machine a starved write pump must not
 	// turn this into a slow-consumer test (that has its own).
 	s := newServer(t, ws.Options{OpsPerSecond: 1e6, OpsBurst: 1e6, SendBuffer: 4096})
-	p := s.create()
+	p := s.createOpen() // everyone edits everyone's notes
 	const clients, opsEach = 8, 200
 	viewers := make([]*wstest.Viewer, clients)
 	conns := make([]*client, clients)
@@ -277,7 +333,7 @@ func TestRandomEditsConverge(t *testing.T) {
 				if rng.IntN(6) == 0 {
 					c.Send(map[string]any{"type": "delete", "ref": ref, "id": id})
 				} else {
-					fields := map[string]any{"x": rng.IntN(500), "by": i}
+					fields := map[string]any{"x": rng.IntN(500), "who": i}
 					if rng.IntN(4) == 0 {
 						fields["color"] = nil
 					} else {
@@ -309,13 +365,7 @@ func TestRandomEditsConverge(t *testing.T) {
 			v.Apply(conns[i].Next(nil))
 		}
 	}
-	want := map[string]map[string]json.RawMessage{}
-	for _, e := range doc.Elements {
-		var id string
-		_ = json.Unmarshal(e["id"], &id)
-		delete(e, "id")
-		want[id] = e
-	}
+	want := wstest.Elements(doc.Elements)
 	for i, r := range viewers {
 		if r.Seq != doc.Seq || len(r.Errors) > 0 {
 			t.Errorf("client %d at seq %d, document at %d; stream errors: %v", i, r.Seq, doc.Seq, r.Errors)

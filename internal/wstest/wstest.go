@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -240,7 +241,8 @@ func Elements(list []map[string]json.RawMessage) map[string]map[string]json.RawM
 		_ = json.Unmarshal(e["id"], &id)
 		fields := map[string]json.RawMessage{}
 		for k, v := range e {
-			if k != "id" {
+			// id, by and createdAt are the element's own members, not fields.
+			if !slices.Contains(paper.ReservedFields, k) {
 				fields[k] = v
 			}
 		}
@@ -287,6 +289,15 @@ func (v *Viewer) Apply(f Frame) {
 		}
 	case "ack":
 		v.Acked[f.Ref] = f.Seq
+	case "presence", "error":
+	default:
+		// policy, and any later frame type with a seq: it consumes the seq.
+		if f.Seq != 0 {
+			if f.Seq != v.Seq+1 {
+				v.Errors = append(v.Errors, fmt.Sprintf("%s seq %d after %d", f.Type, f.Seq, v.Seq))
+			}
+			v.Seq = f.Seq
+		}
 	}
 }
 
@@ -321,10 +332,24 @@ type Created struct {
 	OwnerKey string `json:"ownerKey"`
 }
 
-// CreatePaper creates a paper over REST.
+// CreatePaper creates a paper over REST, with the default edit policy
+// (authors: each element is its author's and the owner's to change).
 func CreatePaper(t testing.TB, base string) Created {
 	t.Helper()
-	res, err := http.Post(base+"/v1/papers", "application/json", strings.NewReader(`{"title":"Happy birthday","to":"Ada"}`))
+	return CreatePaperWith(t, base, `{"title":"Happy birthday","to":"Ada"}`)
+}
+
+// CreateOpenPaper creates a paper anyone may edit all of ("edit":"open"):
+// for scenarios where many clients edit the same elements.
+func CreateOpenPaper(t testing.TB, base string) Created {
+	t.Helper()
+	return CreatePaperWith(t, base, `{"title":"Happy birthday","to":"Ada","edit":"open"}`)
+}
+
+// CreatePaperWith creates a paper over REST from a create body.
+func CreatePaperWith(t testing.TB, base, body string) Created {
+	t.Helper()
+	res, err := http.Post(base+"/v1/papers", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
