@@ -3,7 +3,8 @@
 // Two replicas of bin/papercast share one throwaway redis-server; Alice uses
 // replica A and Bob replica B, each in their own headless Chromium context.
 // Checked, as a person would see it: create a paper on the landing page, both
-// join, a note typed by Alice appears for Bob, Bob's move and Alice's recolor
+// join, the owner opens the paper to everyone (PATCH), a note typed by Alice
+// appears for Bob, Bob's move and Alice's recolor
 // cross over, a deleted note vanishes, Bob keeps up through his replica
 // restarting (resume with since/epoch), both are listed as here, and after
 // Alice finalizes both boards are read-only. The owner key must never show
@@ -142,6 +143,20 @@ async function run() {
     });
   }
   log('both joined and listed');
+
+  // Papers are "authors" by default: each note is its author's (and the
+  // owner's) to change. This scenario is a whiteboard where Bob moves and
+  // deletes Alice's notes, so the owner opens the paper; both boards get
+  // the policy frame, which takes seq 1, in order.
+  const patched = await fetch(`${A.url}/v1${share.pathname.replace(/^\/p\//, '/papers/')}`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ownerKey}` },
+    body: JSON.stringify({ edit: 'open' }),
+  });
+  check(patched.status === 200 && (await patched.json()).edit === 'open', 'the owner opens the paper to everyone');
+  for (const page of [alice, bob]) {
+    await until(page, 'the policy frame (seq 1)', () => document.body.dataset.seq === '1');
+  }
 
   // Alice adds a note and types; Bob sees the text.
   const text = 'Happy birthday! Have a great year.';

@@ -253,6 +253,7 @@ function onFrame(f) {
       break;
     case 'op':
     case 'finalized':
+    case 'policy':
       sequenced(f);
       break;
     case 'presence':
@@ -265,7 +266,10 @@ function onFrame(f) {
       onError(f);
       break;
     default:
-      break; // frames added by later protocol versions
+      // Frames added by later protocol versions; one with a seq takes its
+      // place in the paper's order.
+      if (typeof f.seq === 'number') sequenced(f);
+      break;
   }
   document.body.dataset.seq = String(doc.seq);
 }
@@ -280,7 +284,8 @@ function ready() {
   outbox.clear();
 }
 
-// sequenced applies op and finalized frames exactly once, in seq order.
+// sequenced applies op, finalized and policy frames (and any other frame
+// with a seq) exactly once, in seq order.
 function sequenced(f) {
   if (f.seq <= doc.seq) return; // already applied
   if (f.seq !== doc.seq + 1) {
@@ -293,6 +298,11 @@ function sequenced(f) {
     setFinal();
     return;
   }
+  if (f.type === 'policy') {
+    if (doc.paper) doc.paper.edit = f.edit;
+    return;
+  }
+  if (f.type !== 'op') return;
   if (f.op === 'upsert') {
     const el = doc.elements.get(f.id) || { id: f.id };
     for (const [k, v] of Object.entries(f.fields || {})) {
