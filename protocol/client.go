@@ -19,12 +19,18 @@ const (
 	TypeUpsert   = domain.OpUpsert
 	TypeDelete   = domain.OpDelete
 	TypePresence = "presence"
+	// TypeClaim makes the session an owner session: {"ownerKey": ".."}.
+	TypeClaim = "claim"
+	// TypeBan removes a user from the paper (owner sessions): {"user": ".."}.
+	TypeBan = "ban"
 )
 
 // ClientTypes is every client frame type DecodeClient accepts. Adding one is
 // a checklist (README, "Adding an op kind"); metrics derive their labels
 // from this list.
-func ClientTypes() []string { return []string{TypeUpsert, TypeDelete, TypePresence} }
+func ClientTypes() []string {
+	return []string{TypeUpsert, TypeDelete, TypePresence, TypeClaim, TypeBan}
+}
 
 // Labels of client frames that have no type of their own, for the
 // deliveries' counts: a text frame that did not decode, and a binary frame.
@@ -43,11 +49,13 @@ const MaxRefLen = 64
 // ClientFrame is one decoded client frame. It is syntactically valid; the
 // paper rules (paper.Limits) still have to accept its op or state.
 type ClientFrame struct {
-	Type   string
-	Ref    string
-	ID     string
-	Fields map[string]json.RawMessage
-	State  json.RawMessage
+	Type     string
+	Ref      string
+	ID       string
+	Fields   map[string]json.RawMessage
+	State    json.RawMessage
+	OwnerKey string // claim
+	User     string // ban
 }
 
 // Op returns the frame as a domain op (upsert and delete frames).
@@ -127,9 +135,25 @@ func DecodeClient(data []byte) (ClientFrame, error) {
 		}
 		f.State = compact(raw)
 		return f, nil
+	case TypeClaim:
+		return f, requiredString(top, "ownerKey", f.Ref, &f.OwnerKey)
+	case TypeBan:
+		return f, requiredString(top, "user", f.Ref, &f.User)
 	default:
 		return f, &DecodeError{Ref: f.Ref, Err: fmt.Errorf("%w: unknown type %q", domain.ErrUnsupported, f.Type)}
 	}
+}
+
+// requiredString reads member key, which must be a string.
+func requiredString(top map[string]json.RawMessage, key, ref string, dst *string) error {
+	raw, ok := top[key]
+	if !ok {
+		return invalid(ref, "missing %s", key)
+	}
+	if len(raw) == 0 || raw[0] != '"' || unquote(raw, dst) != nil {
+		return invalid(ref, "%s must be a string", key)
+	}
+	return nil
 }
 
 // DecodeObject is the strict preamble of every JSON object the server reads

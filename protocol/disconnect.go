@@ -31,6 +31,9 @@ var (
 	// DisconnectTryLater: the join failed after the upgrade (store
 	// unreachable, server shutting down); after an error frame.
 	DisconnectTryLater = Disconnect{Code: 1013, Reason: "try again later", Reconnect: true}
+	// DisconnectBanned: the paper's owner banned this user (or the user,
+	// banned, tried to join, after an error forbidden).
+	DisconnectBanned = Disconnect{Code: 4003, Reason: "banned from this paper", Reconnect: false}
 	// DisconnectDeleted: the paper was deleted (or vanished while joining,
 	// after an error not_found).
 	DisconnectDeleted = Disconnect{Code: 4004, Reason: "paper deleted", Reconnect: false}
@@ -46,5 +49,5 @@ var (
 // docs/protocol.md lists them.
 var Disconnects = []Disconnect{
 	DisconnectGoingAway, DisconnectResync, DisconnectPolicy, DisconnectTooLarge, DisconnectInternal,
-	DisconnectTryLater, DisconnectDeleted, DisconnectTooSlow, DisconnectFull,
+	DisconnectTryLater, DisconnectBanned, DisconnectDeleted, DisconnectTooSlow, DisconnectFull,
 }

@@ -57,7 +57,7 @@ var Errors = []Error{
 	{Code: CodeUnsupported, Frame: true, REST: true,
 		Meaning: "unknown frame type, binary frame, or a body that is not JSON"},
 	{Code: CodeForbidden, Frame: true, REST: true,
-		Meaning: "not allowed: wrong owner key, origin or token scope"},
+		Meaning: "not allowed: someone else's element, a ban, a wrong owner key, origin or token scope"},
 	{Code: CodeInternal, REST: true, Message: "internal error",
 		Meaning: "a server bug; the details are in the server log"},
 	{Code: CodeUnauthorized, REST: true,

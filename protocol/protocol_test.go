@@ -33,6 +33,13 @@ func TestDecodeClient(t *testing.T) {
 		{name: "escaped strings decoded", in: `{"type":"delete","ref":"a\"b\u00e9","id":"n\u0031"}`, want: ClientFrame{Type: "delete", Ref: "a\"bé", ID: "n1"}},
 		{name: "unknown keys ignored", in: `{"type":"delete","id":"n1","extra":[1]}`, want: ClientFrame{Type: "delete", ID: "n1"}},
 		{name: "leading whitespace", in: " \n{\"type\":\"delete\",\"id\":\"n1\"}\n", want: ClientFrame{Type: "delete", ID: "n1"}},
+		{name: "claim", in: `{"type":"claim","ref":"c1","ownerKey":"3q2-7wEAAAA"}`, want: ClientFrame{Type: "claim", Ref: "c1", OwnerKey: "3q2-7wEAAAA"}},
+		{name: "claim with an empty key", in: `{"type":"claim","ownerKey":""}`, want: ClientFrame{Type: "claim"}},
+		{name: "claim without a key", in: `{"type":"claim","ref":"c1"}`, wantErr: domain.ErrInvalid, wantRef: "c1"},
+		{name: "claim key not a string", in: `{"type":"claim","ref":"c1","ownerKey":42}`, wantErr: domain.ErrInvalid, wantRef: "c1"},
+		{name: "ban", in: `{"type":"ban","ref":"b1","user":"u \"7\""}`, want: ClientFrame{Type: "ban", Ref: "b1", User: `u "7"`}},
+		{name: "ban without a user", in: `{"type":"ban","ref":"b1"}`, wantErr: domain.ErrInvalid, wantRef: "b1"},
+		{name: "ban user not a string", in: `{"type":"ban","ref":"b1","user":null}`, wantErr: domain.ErrInvalid, wantRef: "b1"},
 		{name: "malformed", in: `{"type":"upsert"`, wantErr: domain.ErrInvalid},
 		{name: "not an object", in: `[1,2]`, wantErr: domain.ErrInvalid},
 		{name: "empty", in: ``, wantErr: domain.ErrInvalid},
@@ -141,6 +148,15 @@ func TestElementsCarryTheirAuthor(t *testing.T) {
 	}
 }
 
+func TestAckWithoutSeq(t *testing.T) {
+	if got, want := string(AckFrame("c1", 0)), `{"type":"ack","ref":"c1"}`; got != want {
+		t.Errorf("ack of a claim: %s, want %s", got, want)
+	}
+	if got, want := string(AckFrame("a1", 42)), `{"type":"ack","ref":"a1","seq":42}`; got != want {
+		t.Errorf("ack of an op: %s, want %s", got, want)
+	}
+}
+
 func TestPolicyAndBanFrames(t *testing.T) {
 	if got, want := string(PolicyFrame(7, domain.EditOpen)), `{"type":"policy","seq":7,"edit":"open"}`; got != want {
 		t.Errorf("policy frame %s, want %s", got, want)
@@ -171,6 +187,7 @@ func TestServerFramesAreJSON(t *testing.T) {
 		"resumed":        ResumedFrame("e1", 1, 3, you, []domain.Presence{{Session: "s", State: json.RawMessage(`{"a":1}`)}}),
 		"ack":            AckFrame("a1", 3),
 		"ack-noref":      AckFrame("", 3),
+		"ack-noseq":      AckFrame("c1", 0),
 		"error":          ErrorFrame("a1", CodeInvalid, `bad "thing"`),
 		"presence":       PresenceFrame("update", domain.Presence{Session: "s", State: json.RawMessage(`{"c":1}`)}),
 		"leave":          PresenceFrame("leave", domain.Presence{Session: "s", State: json.RawMessage(`{"c":1}`)}),
@@ -212,6 +229,7 @@ func FuzzDecodeClient(f *testing.F) {
 		`{"type":"upsert","id":"n1","fields":{"t":null}}`,
 		`{"type":"upsert","id":"n1","fields":{}}`,
 		`{"type":"x"}`, `[]`, `{`, "\xff", `{"type":"delete","id":"n1"} {}`,
+		`{"type":"claim","ref":"c1","ownerKey":"k"}`, `{"type":"ban","ref":"b1","user":"u7"}`, `{"type":"ban","user":1}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -242,6 +260,11 @@ func FuzzDecodeClient(f *testing.F) {
 			}
 		case TypePresence:
 			_ = limits.ValidatePresence(fr.State)
+		case TypeClaim:
+		case TypeBan:
+			if err := paper.ValidateUser(fr.User); err != nil && !errors.Is(err, domain.ErrInvalid) {
+				t.Fatalf("ban user check: %v", err)
+			}
 		default:
 			t.Fatalf("accepted type %q", fr.Type)
 		}

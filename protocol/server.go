@@ -157,7 +157,9 @@ func PresenceFrame(event string, p domain.Presence) []byte {
 	return append(b, '}')
 }
 
-// AckFrame is `{"type":"ack","ref":"a1","seq":42}`.
+// AckFrame is `{"type":"ack","ref":"a1","seq":42}`: an op is stored as
+// seq. Seq 0 (never an op's) leaves seq out: the ack of a frame that takes
+// no seq (claim, ban), `{"type":"ack","ref":"c1"}`.
 func AckFrame(ref string, seq uint64) []byte {
 	b := make([]byte, 0, 48+len(ref))
 	b = append(b, `{"type":"ack"`...)
@@ -165,8 +167,10 @@ func AckFrame(ref string, seq uint64) []byte {
 		b = append(b, `,"ref":`...)
 		b = appendString(b, ref)
 	}
-	b = append(b, `,"seq":`...)
-	b = strconv.AppendUint(b, seq, 10)
+	if seq != 0 {
+		b = append(b, `,"seq":`...)
+		b = strconv.AppendUint(b, seq, 10)
+	}
 	return append(b, '}')
 }
 

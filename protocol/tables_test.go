@@ -139,6 +139,8 @@ func TestDecodeAcceptsExactlyTheClientTypes(t *testing.T) {
 		TypeUpsert:   `{"type":"upsert","id":"n1","fields":{"a":1}}`,
 		TypeDelete:   `{"type":"delete","id":"n1"}`,
 		TypePresence: `{"type":"presence","state":{}}`,
+		TypeClaim:    `{"type":"claim","ownerKey":"k"}`,
+		TypeBan:      `{"type":"ban","user":"u7"}`,
 	}
 	for _, typ := range ClientTypes() {
 		in, ok := samples[typ]

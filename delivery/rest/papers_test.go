@@ -506,6 +506,7 @@ func TestErrorMapping(t *testing.T) {
 		{fmt.Errorf("x: %w", domain.ErrInvalid), 400, "invalid"},
 		{fmt.Errorf("x: %w", domain.ErrUnauthorized), 401, "unauthorized"},
 		{fmt.Errorf("x: %w", domain.ErrForbidden), 403, "forbidden"},
+		{fmt.Errorf("x: %w", domain.ErrBanned), 403, "forbidden"},
 		{fmt.Errorf("x: %w", domain.ErrNotFound), 404, "not_found"},
 		{fmt.Errorf("x: %w", domain.ErrConflict), 409, "conflict"},
 		{fmt.Errorf("x: %w", domain.ErrFinalized), 409, "conflict"},

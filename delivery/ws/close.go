@@ -17,6 +17,8 @@ func disconnectFor(r domain.CloseReason) protocol.Disconnect {
 		return protocol.DisconnectResync
 	case domain.CloseDeleted:
 		return protocol.DisconnectDeleted
+	case domain.CloseBanned:
+		return protocol.DisconnectBanned
 	}
 	return protocol.DisconnectInternal
 }

@@ -35,6 +35,8 @@ func classify(err error) refusal {
 		code = protocol.CodeRateLimited
 	case errors.Is(err, domain.ErrUnsupported):
 		code = protocol.CodeUnsupported
+	case errors.Is(err, domain.ErrBanned):
+		code, close = protocol.CodeForbidden, protocol.DisconnectBanned
 	case errors.Is(err, domain.ErrForbidden), errors.Is(err, domain.ErrUnauthorized):
 		code = protocol.CodeForbidden
 	case errors.Is(err, domain.ErrFull):

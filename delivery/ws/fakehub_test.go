@@ -65,6 +65,8 @@ func (m *fakeMember) Edit(context.Context, domain.Op) (uint64, error) {
 	return 1, nil
 }
 func (m *fakeMember) SetPresence(context.Context, json.RawMessage) error { return m.err }
+func (m *fakeMember) Claim(context.Context, string) error                { return m.err }
+func (m *fakeMember) Ban(context.Context, string) error                  { return m.err }
 func (m *fakeMember) Leave()                                             {}
 
 // fakeServer serves the WebSocket delivery on a fake hub over a real socket.
@@ -100,6 +102,7 @@ var wsCodes = map[error]string{
 	domain.ErrUnsupported:  protocol.CodeUnsupported,
 	domain.ErrFull:         protocol.CodeFull,
 	domain.ErrOverloaded:   protocol.CodeOverloaded,
+	domain.ErrBanned:       protocol.CodeForbidden,
 }
 
 // TestEveryDomainErrorOfAnEditHasItsCode: an edit failing with any domain
@@ -151,6 +154,7 @@ func TestJoinRefusalsSayWhyAndCloseWithTheirCode(t *testing.T) {
 	}{
 		{domain.ErrFull, protocol.CodeFull, protocol.DisconnectFull},
 		{domain.ErrNotFound, protocol.CodeNotFound, protocol.DisconnectDeleted},
+		{domain.ErrBanned, protocol.CodeForbidden, protocol.DisconnectBanned},
 		{domain.ErrUnavailable, protocol.CodeUnavailable, protocol.DisconnectTryLater},
 		{fmt.Errorf("some bug"), protocol.CodeUnavailable, protocol.DisconnectTryLater},
 	}
@@ -175,6 +179,7 @@ func TestEveryCloseReasonHasItsCloseCode(t *testing.T) {
 		domain.CloseGoingAway: protocol.DisconnectGoingAway,
 		domain.CloseResync:    protocol.DisconnectResync,
 		domain.CloseDeleted:   protocol.DisconnectDeleted,
+		domain.CloseBanned:    protocol.DisconnectBanned,
 	}
 	for _, reason := range domain.CloseReasons() {
 		d, ok := want[reason]

@@ -38,6 +38,10 @@ type Member interface {
 	Author() domain.Author
 	Edit(ctx context.Context, op domain.Op) (uint64, error)
 	SetPresence(ctx context.Context, state json.RawMessage) error
+	// Claim makes the session an owner session (domain.ErrForbidden: wrong
+	// key); Ban removes a user from the paper (owner sessions only).
+	Claim(ctx context.Context, ownerKey string) error
+	Ban(ctx context.Context, user string) error
 	Leave()
 }
 

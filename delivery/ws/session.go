@@ -168,6 +168,30 @@ func (sess *session) handle(data []byte) {
 		}
 		sess.strikes = 0
 		sess.h.metrics.Frame(f.Type, metricsOK)
+	case protocol.TypeClaim, protocol.TypeBan:
+		if !sess.ops.Allow() {
+			sess.rateLimited(f.Type, f.Ref)
+			return
+		}
+		var err error
+		if f.Type == protocol.TypeClaim {
+			err = sess.member.Claim(sess.ctx, f.OwnerKey)
+		} else {
+			err = sess.member.Ban(sess.ctx, f.User)
+		}
+		switch {
+		case f.Type == protocol.TypeClaim && errors.Is(err, domain.ErrForbidden):
+			// A wrong owner key is a strike, as a rate-limited frame is:
+			// guessing keys ends like any other flood (close 1008).
+			sess.strike(f.Type, f.Ref, err)
+			return
+		case err != nil:
+			sess.fail(f.Type, f.Ref, err)
+			return
+		}
+		sess.strikes = 0
+		sess.h.metrics.Frame(f.Type, metricsOK)
+		_ = sess.s.Write(protocol.AckFrame(f.Ref, 0)) // takes no seq
 	default:
 		// A type the decoder accepts but this switch does not list: a new
 		// kind half added. Answer it rather than leave the client waiting.
@@ -196,6 +220,12 @@ func (sess *session) fail(kind, ref string, err error) {
 }
 
 func (sess *session) rateLimited(kind, ref string) {
+	sess.strike(kind, ref, fmt.Errorf("%w: slow down", domain.ErrRateLimited))
+}
+
+// strike answers a frame refused for abuse (rate limited, a wrong owner
+// key) with err; AbuseStrikes of them in a row close the session (1008).
+func (sess *session) strike(kind, ref string, err error) {
 	sess.strikes++
 	if sess.strikes >= sess.h.opts.AbuseStrikes {
 		sess.h.metrics.Frame(kind, metricsAbuse)
@@ -203,7 +233,7 @@ func (sess *session) rateLimited(kind, ref string) {
 		sess.closeWith(protocol.DisconnectPolicy)
 		return
 	}
-	sess.fail(kind, ref, fmt.Errorf("%w: slow down", domain.ErrRateLimited))
+	sess.fail(kind, ref, err)
 }
 
 // recoverPanic keeps a bug in one session from taking the server down: it is

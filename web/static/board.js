@@ -25,6 +25,7 @@ const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 15000;
 const OFFLINE_AFTER_ATTEMPTS = 5; // about 15 s of failed reconnects
 const CLOSE_DELETED = 4004;
+const CLOSE_BANNED = 4003;
 const TOAST_MS = 5000;
 
 const $ = (id) => document.getElementById(id);
@@ -163,6 +164,10 @@ async function onClose(ev, everReady) {
   lostConnection();
   if (ev.code === CLOSE_DELETED) {
     stop('This paper was deleted.');
+    return;
+  }
+  if (ev.code === CLOSE_BANNED) {
+    stop('The owner removed you from this paper.');
     return;
   }
   if (!everReady) {
