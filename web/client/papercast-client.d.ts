@@ -23,6 +23,8 @@ export interface Paper {
   status: 'open' | 'final';
   createdAt?: string;
   finalizedAt?: string;
+  /** Who may change an existing element: its author (and owners), or anyone. */
+  edit?: 'authors' | 'open';
   [key: string]: unknown;
 }
 
@@ -64,9 +66,11 @@ export interface ChangeEvent {
    * continues the old state; op: a server op was applied; local: an edit of
    * yours shows; ack: an edit of yours settled; rollback: an edit of yours
    * was refused (or the client closed) and is no longer shown; finalized:
-   * the paper is read-only.
+   * the paper is read-only; policy: the owner changed who may edit
+   * (`paper.edit`); frame: a frame type of a later protocol version took a
+   * seq.
    */
-  reason: 'snapshot' | 'resumed' | 'op' | 'local' | 'ack' | 'rollback' | 'finalized';
+  reason: 'snapshot' | 'resumed' | 'op' | 'local' | 'ack' | 'rollback' | 'finalized' | 'policy' | 'frame';
   /** Element ids that may look different now; null: all of them. */
   ids: string[] | null;
   frame?: Frame;
@@ -206,6 +210,7 @@ export declare class PaperState {
   order: string[];
   reset(snapshot: Frame): void;
   apply(op: Frame): void;
+  advance(frame: Frame): void;
   finalize(seq: number): void;
   readonly final: boolean;
 }

@@ -88,8 +88,9 @@ export function mergeFields(el, fields) {
 /**
  * PaperState is the server-confirmed document: elements in creation order,
  * the seq of the last change applied and the epoch it belongs to. Elements
- * keep every field the server sends (later protocol fields such as `by` and
- * `createdAt` included).
+ * keep every member the server sends: `by` (the author) and `createdAt`
+ * from snapshots; an element created by an op gets that op's `by` (`user`,
+ * `name`) as its author, and its `createdAt` with the next snapshot.
  */
 export class PaperState {
   constructor() {
@@ -119,6 +120,7 @@ export class PaperState {
       let el = this.byId.get(f.id);
       if (!el) {
         el = { id: f.id };
+        if (f.by && f.by.user) el.by = f.by.name ? { user: f.by.user, name: f.by.name } : { user: f.by.user };
         this.byId.set(f.id, el);
         this.order.push(f.id);
       } else {
@@ -130,6 +132,15 @@ export class PaperState {
       if (this.byId.delete(f.id)) this.order = this.order.filter((id) => id !== f.id);
     }
     this.seq = f.seq;
+  }
+
+  /**
+   * advance takes a seq'd frame that is not an op: a policy change (the
+   * paper's `edit`), or a frame type of a later protocol version.
+   */
+  advance(f) {
+    this.seq = f.seq;
+    if (f.type === 'policy' && this.paper) this.paper = { ...this.paper, edit: f.edit };
   }
 
   /** finalize marks the paper final at seq. */
@@ -614,6 +625,7 @@ export class PapercastClient {
         break;
       case 'op':
       case 'finalized':
+      case 'policy':
         this._sequenced(f);
         break;
       case 'presence':
@@ -626,7 +638,10 @@ export class PapercastClient {
         this._onError(f);
         break;
       default:
-        break; // frames of later protocol versions: see the frame event
+        // Frames of later protocol versions (see the frame event); one with
+        // a seq takes its place in the paper's order.
+        if (typeof f.seq === 'number') this._sequenced(f);
+        break;
     }
   }
 
@@ -712,6 +727,9 @@ export class PapercastClient {
       }
       this._compact();
       this._changed('finalized', ids, { frame: f });
+    } else if (f.type !== 'op') {
+      this._doc.advance(f);
+      this._changed(f.type === 'policy' ? 'policy' : 'frame', [], { frame: f });
     } else {
       this._doc.apply(f);
       const mine = f.by && this._mySessions.has(f.by.session);
@@ -992,8 +1010,7 @@ export class PapercastClient {
    * claim presents the paper's owner key over the socket (issue 10: the key
    * never goes in a URL). It resolves on the server's ack and rejects with
    * the error (forbidden: wrong key). A successful claim is repeated on
-   * every new session. Servers that do not support claims yet answer
-   * `unsupported`.
+   * every new session. Servers older than issue 10 answer `unsupported`.
    */
   claim(ownerKey) {
     if (!ownerKey || typeof ownerKey !== 'string') return rejectLocal('invalid', 'ownerKey is required');

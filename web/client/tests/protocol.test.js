@@ -233,7 +233,7 @@ describe('edits', () => {
     assert.equal(c.confirmed.byId.get('n1'), undefined);
     conn.send({ type: 'op', seq: 1, op: 'upsert', id: 'n1', fields: { text: 'mine' }, by });
     await until('op 1 applied', () => c.seq === 1);
-    assert.deepEqual(c.get('n1'), { id: 'n1', text: 'mine' });
+    assert.deepEqual(c.get('n1'), { id: 'n1', by: { user: 'u1' }, text: 'mine' }, 'the creating op\'s sender is the author');
 
     // Own op first, then someone else's newer op, then the ack: the newer
     // op shows at once.

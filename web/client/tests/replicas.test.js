@@ -6,7 +6,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
 import { PapercastClient } from '../papercast-client.js';
-import { createPaper, deletePaper, getPaper, record, sleep, startCluster, startProxy, until } from './servers.js';
+import { createOpenPaper, createPaper, deletePaper, getPaper, record, sleep, startCluster, startProxy, until } from './servers.js';
 
 const T = { timeout: 30_000 }; // a hung test fails instead of hanging the run
 let cluster;
@@ -42,12 +42,18 @@ function open(paperId, server, user, extra = {}) {
   return record(c);
 }
 
-const plain = (els) => els.map((el) => ({ ...el }));
+// plain copies elements without createdAt: a client learns an element's
+// author from the op that created it, its creation time only from the next
+// snapshot.
+const plain = (els) => els.map(({ createdAt, ...el }) => el);
+
+// fields is an element's id and fields, without its server-stamped members.
+const fields = ({ by, createdAt, ...el }) => el;
 
 // sameDoc compares element lists: order of elements counts, order of keys not.
 function sameDoc(a, b) {
   try {
-    assert.deepEqual(plain(a), b);
+    assert.deepEqual(plain(a), plain(b));
     return true;
   } catch {
     return false;
@@ -66,7 +72,7 @@ async function converged(url, paperId, ...cs) {
     for (const c of cs) {
       console.log(`${c.you && c.you.user}: status ${c.status} seq ${c.seq} (stored ${doc && doc.seq}), pending`,
         c._pending.map((e) => [e.op, e.id, e.state, e.seq]));
-      assert.deepEqual(plain(c.elements), doc && doc.elements);
+      assert.deepEqual(plain(c.elements), doc && plain(doc.elements));
     }
     throw err;
   }
@@ -76,7 +82,7 @@ async function converged(url, paperId, ...cs) {
 describe('papercast-client on two replicas', () => {
   it('edits and presence made on either replica reach everyone, in the same order', T, async () => {
     const [r0, r1] = cluster.replicas;
-    const paper = await createPaper(r0.url);
+    const paper = await createOpenPaper(r0.url); // ben edits ana's note
     const a = open(paper.id, r0.url, 'ana');
     const b = open(paper.id, r1.url, 'ben');
     await Promise.all([a.connect(), b.connect()]);
@@ -96,7 +102,9 @@ describe('papercast-client on two replicas', () => {
     await b.upsert('n1', { extra: null });
     const doc = await converged(r0.url, paper.id, a, b);
     assert.deepEqual(doc.elements.map((el) => el.id), ['n1', 'n2']);
-    assert.deepEqual(doc.elements[0], { id: 'n1', text: 'hi', x: 5 });
+    assert.deepEqual(fields(doc.elements[0]), { id: 'n1', text: 'hi', x: 5 });
+    assert.deepEqual(doc.elements[0].by, { user: 'ana', name: 'ana' }, 'the note stays ana\'s, whoever edits it');
+    assert.deepEqual(b.get('n1').by, { user: 'ana', name: 'ana' });
 
     await until('both to list both sessions', () =>
       [a, b].every((c) => c.presence.has(a.you.session) && c.presence.has(b.you.session) && c.presence.size === 2));
@@ -128,7 +136,7 @@ describe('papercast-client on two replicas', () => {
     assert.equal(a.get('n1').text, huge);
     assert.equal(a.elements.find((el) => el.id === 'n1').color, 'red');
     await assert.rejects(refused, (err) => err.code === 'too_large' && typeof err.message === 'string');
-    assert.deepEqual(a.get('n1'), { id: 'n1', text: 'kept' });
+    assert.deepEqual(fields(a.get('n1')), { id: 'n1', text: 'kept' });
     assert.deepEqual(a.changes.map((ev) => [ev.reason, ev.ids]), [['local', ['n1']], ['rollback', ['n1']]]);
     assert.equal(a.errors.at(-1).code, 'too_large');
 
@@ -142,12 +150,12 @@ describe('papercast-client on two replicas', () => {
     // A delete of something that does not exist: refused, nothing changes.
     await assert.rejects(a.delete('nope'), { code: 'not_found' });
     const doc = await converged(r0.url, paper.id, a, b);
-    assert.deepEqual(doc.elements, [{ id: 'n1', text: 'kept' }]);
+    assert.deepEqual(doc.elements.map(fields), [{ id: 'n1', text: 'kept' }]);
   });
 
   it('a dropped socket resumes with since/epoch, and edits made meanwhile are sent after', T, async () => {
     const [r0, r1] = cluster.replicas;
-    const paper = await createPaper(r0.url);
+    const paper = await createOpenPaper(r0.url); // ben edits ana's note
     const proxy = await startProxy(r0.port);
     proxies.add(proxy);
     const a = open(paper.id, proxy.url, 'ana');
@@ -177,7 +185,7 @@ describe('papercast-client on two replicas', () => {
     assert.equal(last.from, 1);
     assert.equal(last.epoch, epoch);
     assert.notEqual(a.you.session, session, 'a resumed connection is a new session');
-    assert.deepEqual(a.get('n1'), { id: 'n1', text: 'from ben' });
+    assert.deepEqual(fields(a.get('n1')), { id: 'n1', text: 'from ben' });
     const seen = a.statuses.map((s) => s.status);
     assert.equal(seen[0], 'connecting');
     assert.equal(seen[1], 'open');
@@ -206,13 +214,45 @@ describe('papercast-client on two replicas', () => {
     assert.ok(limited.length > 0, 'the server refused some edits (else this test tests nothing)');
     const doc = await converged(r0.url, paper.id, a);
     assert.equal(doc.elements.length, 76);
-    assert.deepEqual(doc.elements.find((el) => el.id === 'k'), { id: 'k', v: 2, w: 'one' });
+    assert.deepEqual(fields(doc.elements.find((el) => el.id === 'k')), { id: 'k', v: 2, w: 'one' });
     assert.deepEqual(a.errors, [], 'retried edits are not reported as errors');
   });
 
-  it('claim sends the owner key in a frame; this server does not support it yet', T, async () => {
+  it('someone else\'s note: the edit is refused and rolled back, until the owner opens the paper', T, async () => {
+    const [r0, r1] = cluster.replicas;
+    const paper = await createPaper(r0.url); // the default policy: authors
+    const a = open(paper.id, r0.url, 'ana');
+    const b = open(paper.id, r1.url, 'ben');
+    await Promise.all([a.connect(), b.connect()]);
+    assert.equal(a.paper.edit, 'authors');
+    await a.upsert('n1', { text: 'ana\'s' });
+    await until('ben to see ana\'s note', () => b.get('n1') && b.get('n1').text === 'ana\'s');
+    assert.deepEqual(b.get('n1').by, { user: 'ana', name: 'ana' });
+    await assert.rejects(b.upsert('n1', { text: 'ben was here' }), { code: 'forbidden' });
+    assert.equal(b.get('n1').text, 'ana\'s', 'rolled back');
+    await assert.rejects(b.delete('n1'), { code: 'forbidden' });
+    assert.ok(b.get('n1'), 'a refused delete is rolled back too');
+
+    const res = await fetch(`${r0.url}/v1/papers/${paper.id}`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${paper.ownerKey}` },
+      body: JSON.stringify({ edit: 'open' }),
+    });
+    assert.equal(res.status, 200);
+    await until('both to take the policy frame', () => [a, b].every((c) => c.seq === 2 && c.paper.edit === 'open'));
+    assert.ok(b.changes.some((ev) => ev.reason === 'policy'));
+    await b.upsert('n1', { text: 'ben was here' });
+    const doc = await converged(r0.url, paper.id, a, b);
+    assert.equal(doc.seq, 3);
+    assert.equal(doc.elements[0].by.user, 'ana');
+  });
+
+  it('claim sends the owner key in a frame and makes an owner session', T, async () => {
     const [r0] = cluster.replicas;
     const paper = await createPaper(r0.url);
+    const b = open(paper.id, r0.url, 'ben');
+    await b.connect();
+    await b.upsert('n1', { text: 'ben\'s' });
     const a = open(paper.id, r0.url, 'ana');
     await a.connect();
     const sent = [];
@@ -222,8 +262,12 @@ describe('papercast-client on two replicas', () => {
       sent.push(JSON.parse(data));
       send(data);
     };
-    await assert.rejects(a.claim(paper.ownerKey), { code: 'unsupported' });
-    assert.deepEqual(sent, [{ type: 'claim', ref: sent[0].ref, ownerKey: paper.ownerKey }]);
+    await assert.rejects(a.claim('not-the-key'), { code: 'forbidden' });
+    await a.claim(paper.ownerKey);
+    assert.deepEqual(sent.map((f) => f.type), ['claim', 'claim']);
+    assert.deepEqual(sent[1], { type: 'claim', ref: sent[1].ref, ownerKey: paper.ownerKey });
+    await a.upsert('n1', { text: 'moderated' });
+    await a.delete('n1');
     assert.equal(a.status, 'open');
   });
 

@@ -98,15 +98,18 @@ export async function startProxy(targetPort) {
 }
 
 /** createPaper creates a paper on the replica at url: {id, ownerKey, ...}. */
-export async function createPaper(url, title = 'client test') {
+export async function createPaper(url, title = 'client test', edit = undefined) {
   const res = await fetch(`${url}/v1/papers`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ title }),
+    body: JSON.stringify({ title, edit }),
   });
   if (res.status !== 201) throw new Error(`create paper: ${res.status} ${await res.text()}`);
   return res.json();
 }
+
+/** createOpenPaper creates a paper anyone may edit all of: a whiteboard. */
+export const createOpenPaper = (url) => createPaper(url, 'client test', 'open');
 
 /** getPaper fetches the document through REST. */
 export async function getPaper(url, id) {
