@@ -130,28 +130,24 @@ func (s *Papers) SetEdit(ctx context.Context, id, ownerKey, edit string) (domain
 // Ban removes a user from a paper (owner only): their sessions on every
 // replica are closed and they can neither join nor edit until Unban.
 func (s *Papers) Ban(ctx context.Context, id, ownerKey, user string) error {
-	if _, err := s.authorize(ctx, id, ownerKey); err != nil {
-		return err
-	}
-	if err := paper.ValidateUser(user); err != nil {
-		return err
-	}
-	if err := s.store.Ban(ctx, id, user); err != nil {
-		return fmt.Errorf("ban on %s: %w", id, err)
-	}
-	return nil
+	return s.moderate(ctx, "ban", id, ownerKey, user, s.store.Ban)
 }
 
 // Unban lifts a ban (owner only); lifting one that is not there is no error.
 func (s *Papers) Unban(ctx context.Context, id, ownerKey, user string) error {
+	return s.moderate(ctx, "unban", id, ownerKey, user, s.store.Unban)
+}
+
+// moderate checks the owner key and the user id, then runs a ban store call.
+func (s *Papers) moderate(ctx context.Context, what, id, ownerKey, user string, call func(ctx context.Context, id, user string) error) error {
 	if _, err := s.authorize(ctx, id, ownerKey); err != nil {
 		return err
 	}
 	if err := paper.ValidateUser(user); err != nil {
 		return err
 	}
-	if err := s.store.Unban(ctx, id, user); err != nil {
-		return fmt.Errorf("unban on %s: %w", id, err)
+	if err := call(ctx, id, user); err != nil {
+		return fmt.Errorf("%s on %s: %w", what, id, err)
 	}
 	return nil
 }

@@ -155,49 +155,49 @@ func (f *fakeService) Delete(_ context.Context, id, key string) error {
 }
 
 func (f *fakeService) SetEdit(_ context.Context, id, key, edit string) (domain.Paper, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter(); err != nil {
-		return domain.Paper{}, err
-	}
-	p, err := f.authorize(id, key)
-	if err != nil {
-		return domain.Paper{}, err
-	}
-	if err := paper.ValidateEdit(edit); err != nil {
-		return domain.Paper{}, err
-	}
-	if p.doc.Paper.Status == domain.StatusFinal {
-		return domain.Paper{}, fmt.Errorf("paper %s: %w", id, domain.ErrFinalized)
-	}
-	if p.doc.Paper.Edit != edit {
-		p.doc.Paper.Edit = edit
-		p.doc.Paper.Seq++
-	}
-	return p.doc.Paper, nil
+	var out domain.Paper
+	err := f.asOwner(id, key, func(p *fakePaper) error {
+		if err := paper.ValidateEdit(edit); err != nil {
+			return err
+		}
+		if p.doc.Paper.Status == domain.StatusFinal {
+			return fmt.Errorf("paper %s: %w", id, domain.ErrFinalized)
+		}
+		if p.doc.Paper.Edit != edit {
+			p.doc.Paper.Edit = edit
+			p.doc.Paper.Seq++
+		}
+		out = p.doc.Paper
+		return nil
+	})
+	return out, err
 }
 
 func (f *fakeService) Ban(_ context.Context, id, key, user string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter(); err != nil {
-		return err
-	}
-	p, err := f.authorize(id, key)
-	if err != nil {
-		return err
-	}
-	if err := paper.ValidateUser(user); err != nil {
-		return err
-	}
-	if p.bans == nil {
-		p.bans = map[string]bool{}
-	}
-	p.bans[user] = true
-	return nil
+	return f.asOwner(id, key, func(p *fakePaper) error {
+		if err := paper.ValidateUser(user); err != nil {
+			return err
+		}
+		if p.bans == nil {
+			p.bans = map[string]bool{}
+		}
+		p.bans[user] = true
+		return nil
+	})
 }
 
 func (f *fakeService) Unban(_ context.Context, id, key, user string) error {
+	return f.asOwner(id, key, func(p *fakePaper) error {
+		if err := paper.ValidateUser(user); err != nil {
+			return err
+		}
+		delete(p.bans, user)
+		return nil
+	})
+}
+
+// asOwner runs fn on the paper if key is its owner key.
+func (f *fakeService) asOwner(id, key string, fn func(p *fakePaper) error) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.enter(); err != nil {
@@ -207,11 +207,7 @@ func (f *fakeService) Unban(_ context.Context, id, key, user string) error {
 	if err != nil {
 		return err
 	}
-	if err := paper.ValidateUser(user); err != nil {
-		return err
-	}
-	delete(p.bans, user)
-	return nil
+	return fn(p)
 }
 
 func (f *fakeService) Ready(context.Context) error {

@@ -215,15 +215,7 @@ func (h *handlers) delete(c echo.Context) error {
 
 // patch changes what an owner may change of a paper: its edit policy.
 func (h *handlers) patch(c echo.Context) error {
-	id, err := paperID(c)
-	if err != nil {
-		return err
-	}
-	body, err := readJSON(c.Request())
-	if err != nil {
-		return err
-	}
-	edit, err := decodeRequired(body, "edit")
+	id, edit, err := idAndMember(c, "edit")
 	if err != nil {
 		return err
 	}
@@ -235,15 +227,7 @@ func (h *handlers) patch(c echo.Context) error {
 }
 
 func (h *handlers) ban(c echo.Context) error {
-	id, err := paperID(c)
-	if err != nil {
-		return err
-	}
-	body, err := readJSON(c.Request())
-	if err != nil {
-		return err
-	}
-	user, err := decodeRequired(body, "user")
+	id, user, err := idAndMember(c, "user")
 	if err != nil {
 		return err
 	}
@@ -251,6 +235,22 @@ func (h *handlers) ban(c echo.Context) error {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+// idAndMember reads the :id path param and a JSON body of one required
+// string member, key.
+func idAndMember(c echo.Context, key string) (id, value string, err error) {
+	if id, err = paperID(c); err != nil {
+		return "", "", err
+	}
+	body, err := readJSON(c.Request())
+	if err != nil {
+		return "", "", err
+	}
+	if value, err = decodeRequired(body, key); err != nil {
+		return "", "", err
+	}
+	return id, value, nil
 }
 
 func (h *handlers) unban(c echo.Context) error {

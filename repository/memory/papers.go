@@ -281,29 +281,31 @@ func (s *Store) Unban(_ context.Context, id, user string) error {
 
 // Banned reports whether user is banned from the paper.
 func (s *Store) Banned(_ context.Context, id, user string) (bool, error) {
-	p, err := s.lookup(id)
-	if errors.Is(err, domain.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	defer p.mu.Unlock()
-	_, banned := p.bans[user]
-	return banned, nil
+	var banned bool
+	err := s.withBans(id, func(bans map[string]struct{}) { _, banned = bans[user] })
+	return banned, err
 }
 
 // Bans lists the paper's banned users.
 func (s *Store) Bans(_ context.Context, id string) ([]string, error) {
+	var list []string
+	err := s.withBans(id, func(bans map[string]struct{}) { list = slices.Collect(maps.Keys(bans)) })
+	return list, err
+}
+
+// withBans calls fn with the paper's bans under its lock; an unknown paper
+// has none.
+func (s *Store) withBans(id string, fn func(map[string]struct{})) error {
 	p, err := s.lookup(id)
 	if errors.Is(err, domain.ErrNotFound) {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer p.mu.Unlock()
-	return slices.Collect(maps.Keys(p.bans)), nil
+	fn(p.bans)
+	return nil
 }
 
 // Delete removes the paper, its history and its presence entries, and

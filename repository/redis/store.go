@@ -559,30 +559,26 @@ func seqAffixes(frame []byte) (prefix, suffix string) {
 // Ban adds user to the paper's bans and publishes protocol.BanFrame, in
 // one script.
 func (s *Store) Ban(ctx context.Context, id, user string) error {
-	if !paper.ValidID(id) {
-		return fmt.Errorf("ban %q: %w", id, domain.ErrNotFound)
-	}
-	k := s.keys(id)
-	ctx, cancel := s.opCtx(ctx)
-	defer cancel()
-	err := s.scripts.ban.Exec(ctx, s.cmd, []string{k.meta, k.bans},
-		[]string{s.pubCmd, k.channel, user, string(protocol.BanFrame(user))}).Error()
-	if err != nil {
-		return mapErr("ban", id, err)
-	}
-	return nil
+	return s.runBans(ctx, "ban", id, s.scripts.ban, func(k keys) []string {
+		return []string{s.pubCmd, k.channel, user, string(protocol.BanFrame(user))}
+	})
 }
 
 // Unban lifts a ban.
 func (s *Store) Unban(ctx context.Context, id, user string) error {
+	return s.runBans(ctx, "unban", id, s.scripts.unban, func(keys) []string { return []string{user} })
+}
+
+// runBans runs a script on a paper's meta hash and bans set.
+func (s *Store) runBans(ctx context.Context, what, id string, script *rueidis.Lua, args func(keys) []string) error {
 	if !paper.ValidID(id) {
-		return fmt.Errorf("unban %q: %w", id, domain.ErrNotFound)
+		return fmt.Errorf("%s %q: %w", what, id, domain.ErrNotFound)
 	}
 	k := s.keys(id)
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	if err := s.scripts.unban.Exec(ctx, s.cmd, []string{k.meta, k.bans}, []string{user}).Error(); err != nil {
-		return mapErr("unban", id, err)
+	if err := script.Exec(ctx, s.cmd, []string{k.meta, k.bans}, args(k)).Error(); err != nil {
+		return mapErr(what, id, err)
 	}
 	return nil
 }
