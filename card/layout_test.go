@@ -116,6 +116,20 @@ func TestFromDocumentReadsNotesInBoardOrder(t *testing.T) {
 	}
 }
 
+// TestNotesAreSignedByTheirAuthor: each note is signed with the display
+// name of the element's server-stamped author, never with a field a
+// client wrote; no name signs nothing.
+func TestNotesAreSignedByTheirAuthor(t *testing.T) {
+	named := el("a", map[string]string{"text": `"hi"`, "author": `"Mallory"`})
+	named.By = domain.ElementAuthor{User: "u7", Name: "Ben"}
+	anonymous := el("b", map[string]string{"text": `"yo"`})
+	anonymous.By = domain.ElementAuthor{User: "u8"}
+	c := FromDocument(domain.Document{Elements: []domain.Element{named, anonymous}})
+	if len(c.Notes) != 2 || c.Notes[0].Author != "Ben" || c.Notes[1].Author != "" {
+		t.Fatalf("notes %+v, want signed Ben, then unsigned", c.Notes)
+	}
+}
+
 func TestParseColor(t *testing.T) {
 	cases := []struct {
 		in   string

@@ -121,10 +121,9 @@ func numberField(fields map[string]json.RawMessage, name string) (float64, bool)
 	return f, true
 }
 
-// authorOf is the name a note is signed with. Elements carry no author
-// yet: issue 10's server-stamped authorship adds domain.Element.By, and
-// then this returns its Name (an empty name signs nothing). The card draws
-// Note.Author already (TestCardPNGShowsEveryNote signs every note).
-func authorOf(domain.Element) string {
-	return ""
+// authorOf is the name a note is signed with: its server-stamped author's
+// display name (an empty name, or a note stored before authors were
+// recorded, signs nothing; a user id is no name to sign with).
+func authorOf(el domain.Element) string {
+	return el.By.Name
 }
