@@ -36,13 +36,15 @@ func (h *fakeHub) Join(_ context.Context, req usecase.JoinRequest, sink usecase.
 	if h.joinErr != nil {
 		return nil, h.joinErr
 	}
+	// Kept before the first frame goes out: a test acts on lastSink as soon
+	// as its client has that frame.
+	h.mu.Lock()
+	h.sinks = append(h.sinks, sink)
+	h.mu.Unlock()
 	you := domain.Author{Session: "s-" + req.User, User: req.User}
 	if err := sink.Start([][]byte{protocol.SnapshotFrame(domain.Document{}, you, nil)}); err != nil {
 		return nil, err
 	}
-	h.mu.Lock()
-	h.sinks = append(h.sinks, sink)
-	h.mu.Unlock()
 	return &fakeMember{author: you, err: h.editErr}, nil
 }
 

@@ -259,11 +259,7 @@ func TestRateLimitThenPolicyClose(t *testing.T) {
 		c.Send(upsert(fmt.Sprint(i), "n1", map[string]any{"i": i}))
 	}
 	limited := 0
-	for {
-		f, ok := <-c.Frames
-		if !ok {
-			break
-		}
+	for _, f := range c.Drain() {
 		if f.Type == "error" && f.Code == "rate_limited" {
 			limited++
 		}

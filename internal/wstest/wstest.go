@@ -42,15 +42,23 @@ type Frame struct {
 	Raw      []byte `json:"-"`
 }
 
-// Client is one session.
+// Client is one session. Its reader queues every frame, without bound and
+// without ever blocking, so a test may read at its own pace; the queue
+// holds only the frames not yet taken (a fixed buffer of Frame values large
+// enough for any test was tens of megabytes per client, all of it scanned by
+// every GC cycle).
 type Client struct {
-	T      testing.TB
-	Conn   *websocket.Conn
-	Frames chan Frame
-	done   chan struct{}
-	mu     sync.Mutex
-	close  int
-	held   []Frame
+	T    testing.TB
+	Conn *websocket.Conn
+	done chan struct{}
+	wake chan struct{} // cap 1: a frame was queued or the connection ended
+
+	mu    sync.Mutex
+	queue []Frame // read and not yet taken
+	ended bool
+	close int
+
+	held []Frame // skipped by Next, for later calls (test goroutine only)
 }
 
 // URL is the WebSocket URL of a paper on a server with base http URL.
@@ -69,7 +77,7 @@ func Dial(t testing.TB, base, paperID string, q url.Values) (*Client, *http.Resp
 	if err != nil {
 		return nil, res, err
 	}
-	cl := &Client{T: t, Conn: c, Frames: make(chan Frame, 100000), done: make(chan struct{})}
+	cl := &Client{T: t, Conn: c, done: make(chan struct{}), wake: make(chan struct{}, 1)}
 	go cl.read()
 	t.Cleanup(func() { cl.Conn.Close(); <-cl.done })
 	return cl, res, nil
@@ -97,8 +105,9 @@ func (c *Client) read() {
 			} else {
 				c.close = -1
 			}
+			c.ended = true
 			c.mu.Unlock()
-			close(c.Frames)
+			c.signal()
 			return
 		}
 		var f Frame
@@ -106,7 +115,45 @@ func (c *Client) read() {
 			c.T.Errorf("server sent non-JSON: %q", data)
 		}
 		f.Raw = data
-		c.Frames <- f
+		c.mu.Lock()
+		c.queue = append(c.queue, f)
+		c.mu.Unlock()
+		c.signal()
+	}
+}
+
+func (c *Client) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take returns the next queued frame, waiting until deadline fires (nil:
+// no limit); ok is false once the connection has ended and nothing is left.
+func (c *Client) take(deadline <-chan time.Time) (f Frame, ok bool, err error) {
+	for {
+		c.mu.Lock()
+		if len(c.queue) > 0 {
+			f = c.queue[0]
+			c.queue[0] = Frame{}
+			c.queue = c.queue[1:]
+			if len(c.queue) == 0 {
+				c.queue = nil
+			}
+			c.mu.Unlock()
+			return f, true, nil
+		}
+		ended := c.ended
+		c.mu.Unlock()
+		if ended {
+			return Frame{}, false, nil
+		}
+		select {
+		case <-c.wake:
+		case <-deadline:
+			return Frame{}, false, errors.New("timed out waiting for a frame")
+		}
 	}
 }
 
@@ -134,8 +181,14 @@ func (c *Client) Send(v any) {
 		b, _ = json.Marshal(v)
 	}
 	if err := c.Conn.WriteMessage(websocket.TextMessage, b); err != nil {
-		c.T.Fatalf("send: %v (server close code %d; frames not yet read: %d)", err, c.CloseCode(), len(c.Frames))
+		c.T.Fatalf("send: %v (server close code %d; frames not yet read: %d)", err, c.CloseCode(), c.queued())
 	}
+}
+
+func (c *Client) queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue)
 }
 
 // Next returns the next frame matching keep (nil: any). Frames it skips are
@@ -159,18 +212,17 @@ func (c *Client) NextErr(keep func(Frame) bool, timeout time.Duration) (Frame, e
 	}
 	deadline := time.After(timeout)
 	for {
-		select {
-		case f, ok := <-c.Frames:
-			if !ok {
-				return Frame{}, fmt.Errorf("connection closed (code %d) while waiting", c.CloseCode())
-			}
-			if keep == nil || keep(f) {
-				return f, nil
-			}
-			c.held = append(c.held, f)
-		case <-deadline:
-			return Frame{}, errors.New("timed out waiting for a frame")
+		f, ok, err := c.take(deadline)
+		if err != nil {
+			return Frame{}, err
 		}
+		if !ok {
+			return Frame{}, fmt.Errorf("connection closed (code %d) while waiting", c.CloseCode())
+		}
+		if keep == nil || keep(f) {
+			return f, nil
+		}
+		c.held = append(c.held, f)
 	}
 }
 
@@ -198,24 +250,23 @@ func (c *Client) WaitClosed() int {
 	c.T.Helper()
 	deadline := time.After(15 * time.Second)
 	for {
-		select {
-		case _, ok := <-c.Frames:
-			if !ok {
-				return c.CloseCode()
-			}
-		case <-deadline:
+		_, ok, err := c.take(deadline)
+		if err != nil {
 			c.T.Fatal("connection not closed")
+		}
+		if !ok {
+			return c.CloseCode()
 		}
 	}
 }
 
 // Drain returns every frame left (held ones first) once the connection ends.
 func (c *Client) Drain() []Frame {
-	out := c.held
-	c.held = nil
-	for f := range c.Frames {
-		out = append(out, f)
-	}
+	<-c.done
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := append(c.held, c.queue...)
+	c.held, c.queue = nil, nil
 	return out
 }
 
