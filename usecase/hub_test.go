@@ -452,6 +452,16 @@ func (b *lossyBus) setDrop(drop func(frame []byte) bool) {
 	b.mu.Unlock()
 }
 
+// watch makes the bus lose what drop says (nil: nothing) and report the
+// seq of every event it passes on.
+func (b *lossyBus) watch(drop func(frame []byte) bool) <-chan uint64 {
+	passed := make(chan uint64, 64)
+	b.mu.Lock()
+	b.drop, b.passed = drop, passed
+	b.mu.Unlock()
+	return passed
+}
+
 // resync tells the last subscribed room that its subscription was re-made.
 func (b *lossyBus) resync() {
 	b.mu.Lock()

@@ -56,8 +56,14 @@ func newLossyEnv(t *testing.T, history int, presence usecase.PresenceStore) *los
 // reaches this replica only over the bus.
 func (e *lossyEnv) apply(t *testing.T, paperID string, i int) uint64 {
 	t.Helper()
+	return applyElsewhere(t, e.st, paperID, i)
+}
+
+// applyElsewhere stores an op as a session on another replica would.
+func applyElsewhere(t *testing.T, st usecase.Store, paperID string, i int) uint64 {
+	t.Helper()
 	op := upsert(fmt.Sprint("n", i%3), "i", i)
-	seq, err := e.st.Apply(context.Background(), paperID, op, protocol.OpBody(op, domain.Author{Session: "elsewhere", User: "x"}), usecase.OpOrder{}, usecase.Editor{})
+	seq, err := st.Apply(context.Background(), paperID, op, protocol.OpBody(op, domain.Author{Session: "elsewhere", User: "x"}), usecase.OpOrder{}, usecase.Editor{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,10 +139,7 @@ func TestJoinMissesNothingTheBusLost(t *testing.T) {
 
 			// The joining session's snapshot is at base; the bus loses
 			// base+1 while it starts.
-			passed := make(chan uint64, 64)
-			e.bus.mu.Lock()
-			e.bus.drop, e.bus.passed = dropSeqs(base+1, base+1), passed
-			e.bus.mu.Unlock()
+			passed := e.bus.watch(dropSeqs(base+1, base+1))
 			want := base + 1
 			s := hookSink{sink: newSink(), onStart: func() {
 				e.apply(t, p.ID, 100)
@@ -257,10 +260,7 @@ func TestJoinWithALossHistoryCannotFillClosesToResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	passed := make(chan uint64, 64)
-	e.bus.mu.Lock()
-	e.bus.drop, e.bus.passed = dropSeqs(1, 1), passed
-	e.bus.mu.Unlock()
+	passed := e.bus.watch(dropSeqs(1, 1))
 	s := hookSink{sink: newSink(), onStart: func() {
 		var last uint64
 		for i := range history + 2 {
