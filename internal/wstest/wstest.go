@@ -171,6 +171,13 @@ func (c *Client) First() Frame {
 // Send writes a frame: bytes and strings as they are, anything else as JSON.
 func (c *Client) Send(v any) {
 	c.T.Helper()
+	if err := c.SendErr(v); err != nil {
+		c.T.Fatalf("send: %v (server close code %d; frames not yet read: %d)", err, c.CloseCode(), c.queued())
+	}
+}
+
+// SendErr is Send that reports a failed write (the connection is closing).
+func (c *Client) SendErr(v any) error {
 	var b []byte
 	switch x := v.(type) {
 	case []byte:
@@ -180,9 +187,7 @@ func (c *Client) Send(v any) {
 	default:
 		b, _ = json.Marshal(v)
 	}
-	if err := c.Conn.WriteMessage(websocket.TextMessage, b); err != nil {
-		c.T.Fatalf("send: %v (server close code %d; frames not yet read: %d)", err, c.CloseCode(), c.queued())
-	}
+	return c.Conn.WriteMessage(websocket.TextMessage, b)
 }
 
 func (c *Client) queued() int {
