@@ -187,7 +187,7 @@ func TestFailedJoinLeavesNothingBehind(t *testing.T) {
 				liveSink := newSink()
 				if beside {
 					live = join(t, hub, usecase.JoinRequest{PaperID: p.ID, User: "live"}, liveSink)
-					if _, err := live.Edit(ctx, upsert("n1", "i", 1)); err != nil {
+					if _, err := live.Edit(ctx, upsert("live-note", "i", 1)); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -232,7 +232,7 @@ func assertJoinTookNothing(t *testing.T, hub *usecase.Hub, st *faultyStore, pape
 		if len(rooms) != 1 || rooms[0].Sessions != 1 || sessions != 1 {
 			t.Fatalf("room after the failed join: %+v, %d sessions; want the live session only", rooms, sessions)
 		}
-		seq, err := live.Edit(ctx, upsert("n1", "i", "after"))
+		seq, err := live.Edit(ctx, upsert("live-note", "i", "after"))
 		if err != nil {
 			t.Fatal(err)
 		}
