@@ -39,10 +39,14 @@ lint:
 run-redis: build ## serve on the Redis at 127.0.0.1:6379
 	PAPERCAST_STORE=redis ./$(BIN) serve
 
+# The replicas share one guest secret, generated per run (unless
+# PAPERCAST_AUTH_GUEST_SECRET is set), so a guest token from one replica is
+# valid on the others; ?user= is not trusted, as in production.
 run-replicas: build ## three replicas on :8081-8083 sharing 127.0.0.1:6379; Ctrl-C stops all
 	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
+	secret="$${PAPERCAST_AUTH_GUEST_SECRET:-$$(head -c 32 /dev/urandom | base64)}"; \
 	for p in 8081 8082 8083; do \
-		PAPERCAST_STORE=redis PAPERCAST_SERVER_ADDR=127.0.0.1:$$p PAPERCAST_SERVER_DEV=true ./$(BIN) serve & \
+		PAPERCAST_AUTH_GUEST_SECRET="$$secret" PAPERCAST_STORE=redis PAPERCAST_SERVER_ADDR=127.0.0.1:$$p PAPERCAST_SERVER_DEV=true ./$(BIN) serve & \
 	done; \
 	echo "replicas on http://127.0.0.1:8081 http://127.0.0.1:8082 http://127.0.0.1:8083 (Ctrl-C stops all)"; \
 	wait

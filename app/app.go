@@ -87,6 +87,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 // newBackend connects the store and builds the services on it. The hub's
 // presence loops run from here on, until closeBackend (or Shutdown).
 func (a *App) newBackend(ctx context.Context) error {
+	// Before the store, so a bad words file leaves nothing to stop.
+	filter, err := contentFilter(a.cfg.Moderation, a.log)
+	if err != nil {
+		return err
+	}
 	switch a.cfg.Store {
 	case "memory":
 		a.store = memory.New(a.cfg.memoryOptions())
@@ -103,7 +108,10 @@ func (a *App) newBackend(ctx context.Context) error {
 	}
 	limits := a.cfg.PaperLimits()
 	a.papers = usecase.NewPapers(a.store, a.store, limits)
-	a.hub = usecase.NewHub(a.store, a.store, a.store, limits, a.cfg.hubOptions(), a.metrics, a.log)
+	a.papers.SetFilter(filter)
+	ho := a.cfg.hubOptions()
+	ho.Filter = filter
+	a.hub = usecase.NewHub(a.store, a.store, a.store, limits, ho, a.metrics, a.log)
 	a.metrics.SetActivePapers(func() float64 { return float64(a.hub.Rooms()) })
 	return nil
 }
@@ -129,6 +137,12 @@ func (a *App) newHTTP() error {
 		}
 		a.echo.Use(v.Middleware())
 		wso.Identify = jwtIdentity(v)
+	} else {
+		s, err := guestSigner(cfg.Auth, a.log)
+		if err != nil {
+			return err
+		}
+		wso.Identify = guestIdentity(s, cfg.Auth.TrustQueryUser)
 	}
 	a.echo.Use(createLimit(cfg.Limits))
 	rest.Register(a.echo, a.papers)

@@ -57,6 +57,10 @@ func TestJWTModeTakesIdentityFromTheToken(t *testing.T) {
 	c := wstest.MustDial(t, a.URL(), id, wstest.Q("token", anyPaper, "user", "mallory", "name", "Mallory"))
 	if f := c.First(); f.You.User != "user-42" || f.You.Name != "Ada" {
 		t.Fatalf("identity from query params instead of the token: %+v", f.You)
+	} else if f.You.Token != "" {
+		// The client keeps you.token and sends it as ?token= on reconnect:
+		// in JWT mode that must stay the app's JWT.
+		t.Fatalf("JWT mode handed out a guest token: %s", f.Raw)
 	}
 	other := token(jwt.MapClaims{"sub": "u2", "papers": []string{"some-other-paper"}})
 	if _, res, err := wstest.Dial(t, a.URL(), id, wstest.Q("token", other)); err == nil || res.StatusCode != 403 {

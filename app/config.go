@@ -16,9 +16,11 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/papercast/papercast/card"
+	"github.com/papercast/papercast/delivery/guestauth"
 	"github.com/papercast/papercast/delivery/jwtauth"
 	"github.com/papercast/papercast/delivery/rest"
 	"github.com/papercast/papercast/delivery/ws"
+	"github.com/papercast/papercast/moderation"
 	"github.com/papercast/papercast/paper"
 	"github.com/papercast/papercast/repository/memory"
 	redisstore "github.com/papercast/papercast/repository/redis"
@@ -39,6 +41,8 @@ type Config struct {
 	Admin    AdminConfig    `mapstructure:"admin"`
 	Auth     AuthConfig     `mapstructure:"auth"`
 	Card     CardConfig     `mapstructure:"card"`
+	// Moderation is the content filter (moderation.Config).
+	Moderation ModerationConfig `mapstructure:"moderation"`
 }
 
 // ServerConfig is the HTTP listener.
@@ -120,9 +124,26 @@ type AdminConfig struct {
 	Peers []string `mapstructure:"peers"`
 }
 
-// AuthConfig enables JWT identities.
+// AuthConfig is who a session is: JWT identities, or (without JWT) guest
+// tokens the server signs itself.
 type AuthConfig struct {
 	JWT JWTConfig `mapstructure:"jwt"`
+	// GuestSecret signs guest tokens (at least 32 bytes; replicas share
+	// it). Empty: each process generates its own at start.
+	GuestSecret string `mapstructure:"guest_secret"`
+	// GuestSecretPrevious still verify tokens after a rotation.
+	GuestSecretPrevious []string `mapstructure:"guest_secret_previous"`
+	// TrustQueryUser takes `?user=` as is without a token (protocol v1's
+	// behaviour): development and test harnesses only.
+	TrustQueryUser bool `mapstructure:"trust_query_user"`
+}
+
+// ModerationConfig is the content filter: blocked words, and what happens
+// to text that holds one.
+type ModerationConfig struct {
+	BlockedWords     []string `mapstructure:"blocked_words"`
+	BlockedWordsFile string   `mapstructure:"blocked_words_file"`
+	Policy           string   `mapstructure:"policy"`
 }
 
 // JWTConfig is HMAC-signed tokens issued by the app's main backend.
@@ -203,6 +224,10 @@ func Defaults() Config {
 			MaxNotes: card.DefaultMaxNotes, MaxPixels: card.DefaultMaxPixels,
 			Workers: card.DefaultWorkers, MaxQueue: card.DefaultMaxQueue, QueueWait: card.DefaultQueueWait,
 			RenderTimeout: card.DefaultRenderTimeout, CacheBytes: card.DefaultCacheBytes,
+		},
+		Auth: AuthConfig{GuestSecretPrevious: []string{}},
+		Moderation: ModerationConfig{
+			BlockedWords: []string{}, Policy: string(moderation.Reject),
 		},
 	}
 }
@@ -468,6 +493,24 @@ func (c Config) Validate() error {
 	if s := c.Auth.JWT.HMACSecret; s != "" {
 		if _, err := jwtauth.New(s); err != nil {
 			v.bad("auth.jwt.hmac_secret", "%v", err)
+		}
+	}
+	if n := len(c.Auth.GuestSecret); n > 0 && n < guestauth.MinSecretLen {
+		v.bad("auth.guest_secret", "must be at least %d bytes (or empty: one per process), got %d", guestauth.MinSecretLen, n)
+	}
+	for i, old := range c.Auth.GuestSecretPrevious {
+		if len(old) < guestauth.MinSecretLen {
+			v.bad("auth.guest_secret_previous", "entry %d must be at least %d bytes, got %d", i+1, guestauth.MinSecretLen, len(old))
+		}
+	}
+	if _, err := moderation.ParsePolicy(c.Moderation.Policy); err != nil {
+		v.bad("moderation.policy", "must be reject or mask, got %q", c.Moderation.Policy)
+	}
+	if f := c.Moderation.BlockedWordsFile; f != "" {
+		// Checked here, not only when read: a server must not start
+		// without the filter it was configured with.
+		if _, err := os.Stat(f); err != nil {
+			v.bad("moderation.blocked_words_file", "%v", err)
 		}
 	}
 

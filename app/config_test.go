@@ -23,6 +23,10 @@ import (
 // TestEveryKeyHasAnEnvOverride guards viper's trap: Unmarshal ignores env
 // vars for keys it does not know.
 func TestEveryKeyHasAnEnvOverride(t *testing.T) {
+	words := filepath.Join(t.TempDir(), "words.txt")
+	if err := os.WriteFile(words, []byte("darn\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		env, value string
 		got        func(app.Config) any
@@ -51,6 +55,12 @@ func TestEveryKeyHasAnEnvOverride(t *testing.T) {
 		{"PAPERCAST_CARD_QUEUE_WAIT", "1s", func(c app.Config) any { return c.Card.QueueWait }, time.Second},
 		{"PAPERCAST_CARD_CACHE_BYTES", "1048576", func(c app.Config) any { return c.Card.CacheBytes }, int64(1 << 20)},
 		{"PAPERCAST_AUTH_JWT_HMAC_SECRET", "0123456789abcdef0123456789abcdef", func(c app.Config) any { return c.Auth.JWT.HMACSecret }, "0123456789abcdef0123456789abcdef"},
+		{"PAPERCAST_AUTH_GUEST_SECRET", "0123456789abcdef0123456789abcdef", func(c app.Config) any { return c.Auth.GuestSecret }, "0123456789abcdef0123456789abcdef"},
+		{"PAPERCAST_AUTH_GUEST_SECRET_PREVIOUS", "0123456789abcdef0123456789abcdef,fedcba9876543210fedcba9876543210", func(c app.Config) any { return c.Auth.GuestSecretPrevious }, []string{"0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"}},
+		{"PAPERCAST_AUTH_TRUST_QUERY_USER", "true", func(c app.Config) any { return c.Auth.TrustQueryUser }, true},
+		{"PAPERCAST_MODERATION_BLOCKED_WORDS", "darn,a bad phrase", func(c app.Config) any { return c.Moderation.BlockedWords }, []string{"darn", "a bad phrase"}},
+		{"PAPERCAST_MODERATION_BLOCKED_WORDS_FILE", words, func(c app.Config) any { return c.Moderation.BlockedWordsFile }, words},
+		{"PAPERCAST_MODERATION_POLICY", "mask", func(c app.Config) any { return c.Moderation.Policy }, "mask"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {
@@ -196,13 +206,19 @@ var badValues = map[string][]badValue{
 	"card.queue_wait":               {{value: "0s"}},
 	"card.render_timeout":           {{value: "0s"}},
 	"card.cache_bytes":              {{value: "-1"}},
+	"auth.guest_secret":             {{value: "too-short"}},
+	"auth.guest_secret_previous":    {{value: "0123456789abcdef0123456789abcdef,short"}},
+	"auth.trust_query_user":         {{value: "maybe"}},
+	"moderation.blocked_words_file": {{value: "/nonexistent/blocked-words.txt"}},
+	"moderation.policy":             {{value: "shame"}},
 }
 
 // anyValue are the keys that accept every value, and why.
 var anyValue = map[string]string{
-	"redis.username": "any string is an ACL user name; Redis checks it when papercast connects",
-	"redis.password": "any string is a password; Redis checks it when papercast connects",
-	"admin.token":    "any string is a token (empty turns the admin pages off)",
+	"redis.username":           "any string is an ACL user name; Redis checks it when papercast connects",
+	"redis.password":           "any string is a password; Redis checks it when papercast connects",
+	"admin.token":              "any string is a token (empty turns the admin pages off)",
+	"moderation.blocked_words": "any list of words and phrases (blank entries are skipped; empty turns the filter off)",
 }
 
 func envName(key string) string {

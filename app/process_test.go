@@ -76,6 +76,9 @@ func startProc(t *testing.T, env ...string) *proc {
 		"PAPERCAST_LOG_LEVEL=info",
 		"PAPERCAST_LIMITS_OPS_PER_SECOND=10000",
 		"PAPERCAST_LIMITS_OPS_BURST=10000",
+		// v1 clients: ?user= as is; one guest secret for all replicas.
+		"PAPERCAST_AUTH_TRUST_QUERY_USER=true",
+		"PAPERCAST_AUTH_GUEST_SECRET=" + testGuestSecret,
 	}, env...)...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {

@@ -37,8 +37,16 @@ func replicaConfig(addrs []string, mode, prefix string) app.Config {
 	// enough to overflow the default queue. Slow consumers have their own
 	// test (delivery/ws TestStalledClientDoesNotSlowOthers).
 	cfg.WS.SendBuffer = 2048
+	// The scenarios here dial with ?user= and resume without a token, as
+	// protocol v1 clients did; guest identity has its own tests
+	// (identity_test.go). Replicas share one guest secret, as deployed ones do.
+	cfg.Auth.TrustQueryUser = true
+	cfg.Auth.GuestSecret = testGuestSecret
 	return cfg
 }
+
+// testGuestSecret is the guest token secret of the test replicas.
+const testGuestSecret = "papercast-test-guest-secret-0123456789"
 
 func startReplicas(t *testing.T, n int, addrs []string, mode string) []*app.App {
 	t.Helper()
@@ -51,6 +59,13 @@ func startReplicas(t *testing.T, n int, addrs []string, mode string) []*app.App 
 }
 
 func startApp(t *testing.T, cfg app.Config) *app.App {
+	t.Helper()
+	a, _ := startAppLogging(t, cfg)
+	return a
+}
+
+// startAppLogging is startApp that also returns the replica's log.
+func startAppLogging(t *testing.T, cfg app.Config) (*app.App, *logtest.Buffer) {
 	t.Helper()
 	// The log is kept and printed when the test fails (or runs with -v):
 	// a refusal on the wire says only "unavailable", its cause is logged.
@@ -78,7 +93,7 @@ func startApp(t *testing.T, cfg app.Config) *app.App {
 			t.Errorf("shutdown: %v", err)
 		}
 	})
-	return a
+	return a, logs
 }
 
 // converge runs the multi-replica scenario of issue 3: clients spread over

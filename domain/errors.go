@@ -25,6 +25,9 @@ var (
 	// ErrOverloaded refuses an op before it reaches the store, so unlike a
 	// timeout (ErrUnavailable) it means the op was certainly not applied.
 	ErrOverloaded = errors.New("not applied, too many ops in flight on this replica; retry after backoff")
+	// ErrFiltered refuses text holding a blocked word (the content filter
+	// under its reject policy): nothing is stored.
+	ErrFiltered = errors.New("filtered")
 )
 
 // Errors lists every domain error, so the deliveries' tests can check that
@@ -32,7 +35,7 @@ var (
 func Errors() []error {
 	return []error{
 		ErrNotFound, ErrInvalid, ErrFinalized, ErrForbidden, ErrUnauthorized, ErrUnavailable,
-		ErrTooLarge, ErrRateLimited, ErrConflict, ErrUnsupported, ErrFull, ErrOverloaded, ErrBanned,
+		ErrTooLarge, ErrRateLimited, ErrConflict, ErrUnsupported, ErrFull, ErrOverloaded, ErrFiltered, ErrBanned,
 	}
 }
 

@@ -22,11 +22,12 @@
 package moderation
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/papercast/papercast/domain"
 )
 
 // Policy says what happens to text with a blocked word in it.
@@ -51,9 +52,10 @@ func ParsePolicy(s string) (Policy, error) {
 	return "", fmt.Errorf("moderation.policy %q: want reject or mask", s)
 }
 
-// ErrFiltered is the error of text refused under Reject. The wiring maps it
-// to the wire code `filtered`.
-var ErrFiltered = errors.New("filtered")
+// ErrFiltered is the error of text refused under Reject: domain.ErrFiltered,
+// which the deliveries answer with the wire code `filtered`, so a Filter
+// serves as the use case's content filter as it is.
+var ErrFiltered = domain.ErrFiltered
 
 // Config is the `moderation` section of the configuration.
 type Config struct {

@@ -15,6 +15,7 @@ const (
 	CodeFull             = "full"
 	CodeUnsupported      = "unsupported"
 	CodeForbidden        = "forbidden"
+	CodeFiltered         = "filtered"
 	CodeInternal         = "internal"
 	CodeUnauthorized     = "unauthorized"
 	CodeConflict         = "conflict"
@@ -58,6 +59,8 @@ var Errors = []Error{
 		Meaning: "unknown frame type, binary frame, or a body that is not JSON"},
 	{Code: CodeForbidden, Frame: true, REST: true,
 		Meaning: "not allowed: someone else's element, a ban, a wrong owner key, origin or token scope"},
+	{Code: CodeFiltered, Frame: true, REST: true,
+		Meaning: "a blocked word in a field value, title, recipient or display name (content filter, reject policy); nothing stored"},
 	{Code: CodeInternal, REST: true, Message: "internal error",
 		Meaning: "a server bug; the details are in the server log"},
 	{Code: CodeUnauthorized, REST: true,

@@ -180,9 +180,10 @@ func TestServerFramesAreJSON(t *testing.T) {
 		Paper:    domain.Paper{ID: "p1", Title: "Hi", Status: "open", Seq: 3, Epoch: "e1", CreatedAt: at, Edit: domain.EditAuthors},
 		Elements: []domain.Element{{ID: "n1", Fields: map[string]json.RawMessage{"text": json.RawMessage(`"x"`)}}},
 	}
-	you := domain.Author{Session: "s", User: "u", Name: "n"}
+	you := You{Author: domain.Author{Session: "s", User: "u", Name: "n"}}
 	frames := map[string][]byte{
 		"snapshot":       SnapshotFrame(doc, you, nil),
+		"snapshot-token": SnapshotFrame(doc, You{Author: you.Author, Token: `g1.a"b`}, nil),
 		"snapshot-final": SnapshotFrame(domain.Document{Paper: domain.Paper{ID: "p", Status: "final", FinalizedAt: &at}}, you, []domain.Presence{{Session: "s"}}),
 		"resumed":        ResumedFrame("e1", 1, 3, you, []domain.Presence{{Session: "s", State: json.RawMessage(`{"a":1}`)}}),
 		"ack":            AckFrame("a1", 3),
@@ -332,7 +333,8 @@ func TestPresenceHeader(t *testing.T) {
 // TestAuthorAndPresenceObjectsKeepTheDocumentedForms pins the wire form of
 // every object that says who someone is, with and without a name: an op's
 // `by` omits an empty name; `you`, presence entries and presence frames
-// always carry it; presence state is {} when empty and on a leave.
+// always carry it; presence state is {} when empty and on a leave; `you`
+// carries a token only when the session was issued one (guest mode).
 func TestAuthorAndPresenceObjectsKeepTheDocumentedForms(t *testing.T) {
 	named := domain.Author{Session: "s1", User: "u1", Name: "Ana"}
 	anon := domain.Author{Session: "s2", User: "u2"}
@@ -348,11 +350,15 @@ func TestAuthorAndPresenceObjectsKeepTheDocumentedForms(t *testing.T) {
 			`{"type":"op","seq":1,"op":"delete","id":"n1","by":{"session":"s1","user":"u1","name":"Ana"}}`},
 		{"op by without a name", OpFrame(2, OpBody(domain.Op{Kind: "upsert", ID: "n1", Fields: map[string]json.RawMessage{"b": json.RawMessage("2"), "a": json.RawMessage("1")}}, anon)),
 			`{"type":"op","seq":2,"op":"upsert","id":"n1","fields":{"a":1,"b":2},"by":{"session":"s2","user":"u2"}}`},
-		{"snapshot you without a name, presence entries", SnapshotFrame(doc, anon, presence),
+		{"snapshot you without a name, presence entries", SnapshotFrame(doc, You{Author: anon}, presence),
 			`{"type":"snapshot","epoch":"e","seq":0,"you":{"session":"s2","user":"u2","name":""},"paper":{"id":"p","title":"","to":"","status":"open","createdAt":"2026-01-02T03:04:05Z","edit":"authors"},"elements":[],` +
 				`"presence":[{"session":"s1","user":"u1","name":"Ana","state":{"cursor":{"x":1}}},{"session":"s2","user":"u2","name":"","state":{}}]}`},
-		{"resumed you with a name", ResumedFrame("e", 1, 2, named, nil),
+		{"resumed you with a name", ResumedFrame("e", 1, 2, You{Author: named}, nil),
 			`{"type":"resumed","epoch":"e","from":1,"seq":2,"you":{"session":"s1","user":"u1","name":"Ana"},"presence":[]}`},
+		{"snapshot you with a guest token", SnapshotFrame(doc, You{Author: anon, Token: "g1.x.y"}, nil),
+			`{"type":"snapshot","epoch":"e","seq":0,"you":{"session":"s2","user":"u2","name":"","token":"g1.x.y"},"paper":{"id":"p","title":"","to":"","status":"open","createdAt":"2026-01-02T03:04:05Z","edit":"authors"},"elements":[],"presence":[]}`},
+		{"resumed you with a guest token", ResumedFrame("e", 1, 2, You{Author: named, Token: "g1.x.y"}, nil),
+			`{"type":"resumed","epoch":"e","from":1,"seq":2,"you":{"session":"s1","user":"u1","name":"Ana","token":"g1.x.y"},"presence":[]}`},
 		{"presence join without a name", PresenceFrame(PresenceJoin, domain.Presence{Session: "s2", User: "u2"}),
 			`{"type":"presence","event":"join","session":"s2","user":"u2","name":"","state":{}}`},
 		{"presence update", PresenceFrame(PresenceUpdate, presence[0]),

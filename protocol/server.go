@@ -269,8 +269,17 @@ func appendJSON(b []byte, v any) []byte {
 	return append(b, out...)
 }
 
+// You is the joining session's own entry in its first frame: who it is,
+// and in guest mode the token that proves it on later connections.
+type You struct {
+	domain.Author
+	// Token is a credential for Author.User on this paper (guest mode);
+	// empty: the member is omitted.
+	Token string
+}
+
 // SnapshotFrame is the first frame of a fresh join.
-func SnapshotFrame(doc domain.Document, you domain.Author, presence []domain.Presence) []byte {
+func SnapshotFrame(doc domain.Document, you You, presence []domain.Presence) []byte {
 	b := make([]byte, 0, 256)
 	b = append(b, `{"type":"snapshot","epoch":`...)
 	b = appendString(b, doc.Paper.Epoch)
@@ -287,14 +296,20 @@ func SnapshotFrame(doc domain.Document, you domain.Author, presence []domain.Pre
 	return append(b, '}')
 }
 
-func appendYou(b []byte, you domain.Author) []byte {
+// appendYou writes `{"session":..,"user":..,"name":..[,"token":..]}`: the
+// name always, the token when there is one.
+func appendYou(b []byte, you You) []byte {
 	b = append(b, '{')
-	b = appendAuthor(b, you, true)
+	b = appendAuthor(b, you.Author, true)
+	if you.Token != "" {
+		b = append(b, `,"token":`...)
+		b = appendString(b, you.Token)
+	}
 	return append(b, '}')
 }
 
 // ResumedFrame is the first frame of a resume; the missed op frames follow.
-func ResumedFrame(epoch string, from, seq uint64, you domain.Author, presence []domain.Presence) []byte {
+func ResumedFrame(epoch string, from, seq uint64, you You, presence []domain.Presence) []byte {
 	b := make([]byte, 0, 192)
 	b = append(b, `{"type":"resumed","epoch":`...)
 	b = appendString(b, epoch)

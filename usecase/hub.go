@@ -53,6 +53,8 @@ type HubOptions struct {
 	PresenceBudget         int
 	// Now is the clock that stamps new elements' createdAt (nil: time.Now).
 	Now func() time.Time
+	// Filter screens upsert field values and display names (nil: off).
+	Filter ContentFilter
 }
 
 // DefaultHubOptions are the hub's settings when none are given; config.yaml
@@ -209,6 +211,10 @@ type JoinRequest struct {
 	Resume bool
 	Since  uint64
 	Epoch  string
+	// Token is a credential for User on this paper that the delivery
+	// issued (guest mode); the first frame hands it to the client in
+	// you.token. Empty: none is sent.
+	Token string
 }
 
 // Member is one session joined to a paper.
@@ -257,18 +263,38 @@ func (m *Member) writePresence(ctx context.Context, state json.RawMessage) error
 // Author is who this member is.
 func (m *Member) Author() domain.Author { return m.author }
 
-// Exists reports whether a paper exists (ErrNotFound if not), so a delivery
-// can refuse before upgrading a connection.
-func (h *Hub) Exists(ctx context.Context, paperID string) error {
-	if !paper.ValidID(paperID) {
-		return fmt.Errorf("paper %q: %w", paperID, domain.ErrNotFound)
+// Admit runs the checks of a join that need no session, so a delivery can
+// refuse before upgrading a connection: the paper exists (ErrNotFound if
+// not) and the display name passes the content filter (ErrFiltered under
+// reject). It returns req as Join will take it (the name masked under mask).
+func (h *Hub) Admit(ctx context.Context, req JoinRequest) (JoinRequest, error) {
+	if !paper.ValidID(req.PaperID) {
+		return req, fmt.Errorf("paper %q: %w", req.PaperID, domain.ErrNotFound)
+	}
+	req, err := h.screenName(req)
+	if err != nil {
+		return req, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.opts.StoreTimeout)
 	defer cancel()
-	if _, err := h.store.Paper(ctx, paperID); err != nil {
-		return fmt.Errorf("open session: %w", err)
+	if _, err := h.store.Paper(ctx, req.PaperID); err != nil {
+		return req, fmt.Errorf("open session: %w", err)
 	}
-	return nil
+	return req, nil
+}
+
+// screenName applies the content filter to the display name a session
+// gives itself: everyone sees it in presence and on the session's ops.
+func (h *Hub) screenName(req JoinRequest) (JoinRequest, error) {
+	if h.opts.Filter == nil || req.Name == "" {
+		return req, nil
+	}
+	name, err := h.opts.Filter.ApplyString("name", req.Name)
+	if err != nil {
+		return req, fmt.Errorf("join %s: %w", req.PaperID, err)
+	}
+	req.Name = name
+	return req, nil
 }
 
 // Join adds a session to a paper. The first frame the sink receives is a
@@ -278,6 +304,12 @@ func (h *Hub) Join(ctx context.Context, req JoinRequest, sink Sink) (*Member, er
 	start := time.Now()
 	if !paper.ValidID(req.PaperID) {
 		return nil, fmt.Errorf("paper %q: %w", req.PaperID, domain.ErrNotFound)
+	}
+	// Admit screened it already when the delivery called it; screening is
+	// idempotent, and Join must not depend on that call.
+	req, err := h.screenName(req)
+	if err != nil {
+		return nil, err
 	}
 	m := &Member{
 		hub: h, sink: sink, author: domain.Author{Session: NewSessionID(), User: req.User, Name: req.Name},
@@ -397,7 +429,7 @@ func (h *Hub) load(ctx context.Context, r *room, m *Member, req JoinRequest) (st
 			if err != nil {
 				return start{}, resumeState{}, fmt.Errorf("join %s: presence: %w", r.id, err)
 			}
-			f := protocol.ResumedFrame(req.Epoch, req.Since, cur, m.author, pres)
+			f := protocol.ResumedFrame(req.Epoch, req.Since, cur, protocol.You{Author: m.author, Token: req.Token}, pres)
 			return start{frame: f, epoch: req.Epoch, seq: cur}, resumeState{ok: true, frames: frames}, nil
 		case errors.Is(err, ErrHistoryGone), errors.Is(err, domain.ErrInvalid):
 			// Fall through to a snapshot.
@@ -413,7 +445,7 @@ func (h *Hub) load(ctx context.Context, r *room, m *Member, req JoinRequest) (st
 	if err != nil {
 		return start{}, resumeState{}, fmt.Errorf("join %s: presence: %w", r.id, err)
 	}
-	f := protocol.SnapshotFrame(doc, m.author, pres)
+	f := protocol.SnapshotFrame(doc, protocol.You{Author: m.author, Token: req.Token}, pres)
 	return start{frame: f, epoch: doc.Paper.Epoch, seq: doc.Paper.Seq}, resumeState{}, nil
 }
 
@@ -429,6 +461,15 @@ func (m *Member) presenceEntry(state json.RawMessage) domain.Presence {
 func (m *Member) Edit(ctx context.Context, op domain.Op) (uint64, error) {
 	if err := m.hub.limits.ValidateOp(op); err != nil {
 		return 0, err
+	}
+	if f := m.hub.opts.Filter; f != nil && op.Kind == domain.OpUpsert {
+		// Before the op body is encoded: what is stored and what every
+		// session (this one too) sees is the masked text.
+		fields, err := f.ApplyFields(op.Fields)
+		if err != nil {
+			return 0, fmt.Errorf("%s %s on %s: %w", op.Kind, op.ID, m.room.id, err)
+		}
+		op.Fields = fields
 	}
 	if !m.hub.ops.acquire() {
 		return 0, fmt.Errorf("%s %s on %s: %w", op.Kind, op.ID, m.room.id, domain.ErrOverloaded)

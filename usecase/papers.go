@@ -16,12 +16,17 @@ type Papers struct {
 	bus    Bus
 	limits paper.Limits
 	now    func() time.Time
+	filter ContentFilter
 }
 
 // NewPapers wires the paper service.
 func NewPapers(store Store, bus Bus, limits paper.Limits) *Papers {
 	return &Papers{store: store, bus: bus, limits: limits, now: time.Now}
 }
+
+// SetFilter makes Create screen titles and recipients with f (nil: off).
+// Call it while wiring, before the service is used.
+func (s *Papers) SetFilter(f ContentFilter) { s.filter = f }
 
 // Create makes a new open paper and returns it with its owner key, which is
 // shown this once and stored only as a hash. edit is its edit policy
@@ -34,6 +39,10 @@ func (s *Papers) Create(ctx context.Context, title, to, edit string) (domain.Pap
 		edit = domain.EditAuthors
 	}
 	if err := paper.ValidateEdit(edit); err != nil {
+		return domain.Paper{}, "", err
+	}
+	title, to, err := s.screenTitle(title, to)
+	if err != nil {
 		return domain.Paper{}, "", err
 	}
 	key := newOwnerKey()
@@ -51,6 +60,23 @@ func (s *Papers) Create(ctx context.Context, title, to, edit string) (domain.Pap
 		return domain.Paper{}, "", fmt.Errorf("create paper: %w", err)
 	}
 	return created, key, nil
+}
+
+// screenTitle applies the content filter to a paper's title and recipient,
+// which every visitor of the paper sees.
+func (s *Papers) screenTitle(title, to string) (string, string, error) {
+	if s.filter == nil {
+		return title, to, nil
+	}
+	title, err := s.filter.ApplyString("title", title)
+	if err != nil {
+		return "", "", fmt.Errorf("create paper: %w", err)
+	}
+	to, err = s.filter.ApplyString("to", to)
+	if err != nil {
+		return "", "", fmt.Errorf("create paper: %w", err)
+	}
+	return title, to, nil
 }
 
 // Document returns a paper and its elements as of one seq.

@@ -6,6 +6,7 @@ package usecase
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -187,4 +188,17 @@ type Bus interface {
 	Subscribe(ctx context.Context, paperID string, h BusHandler) (unsubscribe func(), err error)
 	// Ready checks the bus can receive: its subscriber connection is up.
 	Ready(ctx context.Context) error
+}
+
+// ContentFilter screens the text people write on a paper: every string in
+// an upsert's field values, a paper's title and recipient, a session's
+// display name. Under a reject policy a method returns an error wrapping
+// domain.ErrFiltered when the text holds a blocked word; under a mask policy
+// it returns the text with each match masked. Neither modifies its input.
+// moderation.Filter implements it.
+type ContentFilter interface {
+	// ApplyFields screens the values of validated upsert fields.
+	ApplyFields(fields map[string]json.RawMessage) (map[string]json.RawMessage, error)
+	// ApplyString screens one text; what names it in the error ("title").
+	ApplyString(what, s string) (string, error)
 }

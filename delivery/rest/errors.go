@@ -71,6 +71,7 @@ var domainStatuses = []struct {
 	code   string
 }{
 	{domain.ErrInvalid, http.StatusBadRequest, protocol.CodeInvalid},
+	{domain.ErrFiltered, http.StatusBadRequest, protocol.CodeFiltered},
 	{domain.ErrUnauthorized, http.StatusUnauthorized, protocol.CodeUnauthorized},
 	{domain.ErrForbidden, http.StatusForbidden, protocol.CodeForbidden},
 	{domain.ErrNotFound, http.StatusNotFound, protocol.CodeNotFound},

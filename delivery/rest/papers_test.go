@@ -504,6 +504,7 @@ func TestErrorMapping(t *testing.T) {
 		code   string
 	}{
 		{fmt.Errorf("x: %w", domain.ErrInvalid), 400, "invalid"},
+		{fmt.Errorf("x: %w", domain.ErrFiltered), 400, "filtered"},
 		{fmt.Errorf("x: %w", domain.ErrUnauthorized), 401, "unauthorized"},
 		{fmt.Errorf("x: %w", domain.ErrForbidden), 403, "forbidden"},
 		{fmt.Errorf("x: %w", domain.ErrBanned), 403, "forbidden"},

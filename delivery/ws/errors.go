@@ -43,6 +43,10 @@ func classify(err error) refusal {
 		code, close = protocol.CodeFull, protocol.DisconnectFull
 	case errors.Is(err, domain.ErrOverloaded):
 		code = protocol.CodeOverloaded
+	case errors.Is(err, domain.ErrFiltered):
+		// At a join (a name the delivery did not screen before the
+		// upgrade), the same name would be refused again.
+		code, close = protocol.CodeFiltered, protocol.DisconnectPolicy
 	case errors.Is(err, domain.ErrUnavailable):
 		code = protocol.CodeUnavailable
 	}

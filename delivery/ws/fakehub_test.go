@@ -18,11 +18,13 @@ import (
 	"github.com/papercast/papercast/usecase"
 )
 
-// fakeHub stands in for the use case: every paper exists, Join answers with
-// joinErr or starts the session with a bare snapshot, and each member fails
-// its edits and presence with editErr. It keeps the sinks it was given, so a
+// fakeHub stands in for the use case: every paper exists and Admit passes
+// the request on through admit (nil: unchanged), Join answers with joinErr
+// or starts the session with a bare snapshot, and each member fails its
+// edits and presence with editErr. It keeps the sinks it was given, so a
 // test can close a session for any reason.
 type fakeHub struct {
+	admit   func(usecase.JoinRequest) (usecase.JoinRequest, error)
 	joinErr error
 	editErr error
 
@@ -30,7 +32,12 @@ type fakeHub struct {
 	sinks []usecase.Sink
 }
 
-func (h *fakeHub) Exists(context.Context, string) error { return nil }
+func (h *fakeHub) Admit(_ context.Context, req usecase.JoinRequest) (usecase.JoinRequest, error) {
+	if h.admit != nil {
+		return h.admit(req)
+	}
+	return req, nil
+}
 
 func (h *fakeHub) Join(_ context.Context, req usecase.JoinRequest, sink usecase.Sink) (*fakeMember, error) {
 	if h.joinErr != nil {
@@ -41,8 +48,8 @@ func (h *fakeHub) Join(_ context.Context, req usecase.JoinRequest, sink usecase.
 	h.mu.Lock()
 	h.sinks = append(h.sinks, sink)
 	h.mu.Unlock()
-	you := domain.Author{Session: "s-" + req.User, User: req.User}
-	if err := sink.Start([][]byte{protocol.SnapshotFrame(domain.Document{}, you, nil)}); err != nil {
+	you := domain.Author{Session: "s-" + req.User, User: req.User, Name: req.Name}
+	if err := sink.Start([][]byte{protocol.SnapshotFrame(domain.Document{}, protocol.You{Author: you, Token: req.Token}, nil)}); err != nil {
 		return nil, err
 	}
 	return &fakeMember{author: you, err: h.editErr}, nil
@@ -105,6 +112,7 @@ var wsCodes = map[error]string{
 	domain.ErrFull:         protocol.CodeFull,
 	domain.ErrOverloaded:   protocol.CodeOverloaded,
 	domain.ErrBanned:       protocol.CodeForbidden,
+	domain.ErrFiltered:     protocol.CodeFiltered,
 }
 
 // TestEveryDomainErrorOfAnEditHasItsCode: an edit failing with any domain
@@ -158,6 +166,7 @@ func TestJoinRefusalsSayWhyAndCloseWithTheirCode(t *testing.T) {
 		{domain.ErrNotFound, protocol.CodeNotFound, protocol.DisconnectDeleted},
 		{domain.ErrBanned, protocol.CodeForbidden, protocol.DisconnectBanned},
 		{domain.ErrUnavailable, protocol.CodeUnavailable, protocol.DisconnectTryLater},
+		{domain.ErrFiltered, protocol.CodeFiltered, protocol.DisconnectPolicy},
 		{fmt.Errorf("some bug"), protocol.CodeUnavailable, protocol.DisconnectTryLater},
 	}
 	for _, tt := range tests {

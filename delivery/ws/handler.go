@@ -29,7 +29,7 @@ import (
 // generic in the member type its Join returns, so *usecase.Hub (whose Join
 // returns *usecase.Member) and a test's fake both satisfy it as they are.
 type Hub[M Member] interface {
-	Exists(ctx context.Context, paperID string) error
+	Admit(ctx context.Context, req usecase.JoinRequest) (usecase.JoinRequest, error)
 	Join(ctx context.Context, req usecase.JoinRequest, sink usecase.Sink) (M, error)
 }
 
@@ -47,7 +47,7 @@ type Member interface {
 
 // anyHub is Hub with its member type erased, as the handler keeps it.
 type anyHub interface {
-	Exists(ctx context.Context, paperID string) error
+	Admit(ctx context.Context, req usecase.JoinRequest) (usecase.JoinRequest, error)
 	Join(ctx context.Context, req usecase.JoinRequest, sink usecase.Sink) (Member, error)
 }
 
@@ -65,6 +65,10 @@ func (h erasedHub[M]) Join(ctx context.Context, req usecase.JoinRequest, sink us
 type Identity struct {
 	User string
 	Name string
+	// Token, when set, is a credential for User on this paper that the
+	// session's first frame hands to the client (you.token), to present as
+	// `?token=` on its next connection (guest mode).
+	Token string
 }
 
 // Options configure the WebSocket delivery. Zero values take DefaultOptions.
@@ -89,8 +93,9 @@ type Options struct {
 	// that is the request's own host only.
 	CheckOrigin func(r *http.Request) bool
 	// Identify returns who the request is (nil: the user and name query
-	// params). An error wrapping domain.ErrUnauthorized or ErrForbidden
-	// refuses the upgrade.
+	// params taken as they are, as protocol v1 did; the server wires its
+	// guest tokens or JWTs here). An error wrapping domain.ErrUnauthorized
+	// or ErrForbidden refuses the upgrade.
 	Identify func(r *http.Request, paperID string) (Identity, error)
 }
 
@@ -143,7 +148,7 @@ func (o *Options) defaults() {
 		}
 	}
 	if o.Identify == nil {
-		o.Identify = queryIdentity
+		o.Identify = QueryIdentity
 	}
 }
 
@@ -236,7 +241,7 @@ func (h *Handler) serve(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	req := usecase.JoinRequest{PaperID: id, User: who.User, Name: who.Name}
+	req := usecase.JoinRequest{PaperID: id, User: who.User, Name: who.Name, Token: who.Token}
 	q := r.URL.Query()
 	if since, epoch := q.Get("since"), q.Get("epoch"); since != "" || epoch != "" {
 		n, err := strconv.ParseUint(since, 10, 64)
@@ -245,7 +250,7 @@ func (h *Handler) serve(c echo.Context) error {
 		}
 		req.Resume, req.Since, req.Epoch = true, n, epoch
 	}
-	if err := h.hub.Exists(r.Context(), id); err != nil {
+	if req, err = h.hub.Admit(r.Context(), req); err != nil {
 		return err
 	}
 	if !websocket.IsWebSocketUpgrade(r) {
@@ -307,9 +312,9 @@ const (
 	maxNameLen = 100
 )
 
-// queryIdentity takes who from the `user` and `name` query params; without
-// `user` the session gets an anonymous id.
-func queryIdentity(r *http.Request, _ string) (Identity, error) {
+// QueryIdentity takes who from the `user` and `name` query params, as they
+// are (protocol v1); without `user` the session gets an anonymous id.
+func QueryIdentity(r *http.Request, _ string) (Identity, error) {
 	q := r.URL.Query()
 	who := Identity{User: q.Get("user"), Name: q.Get("name")}
 	if err := ValidIdentity(who); err != nil {

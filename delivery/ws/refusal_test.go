@@ -1,12 +1,17 @@
 package ws_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/papercast/papercast/delivery/ws"
+	"github.com/papercast/papercast/domain"
+	"github.com/papercast/papercast/internal/wstest"
 	"github.com/papercast/papercast/protocol"
 	"github.com/papercast/papercast/usecase"
 )
@@ -52,5 +57,43 @@ func TestBinaryFloodEndsLikeAnyFlood(t *testing.T) {
 	}
 	if limited == 0 || c.CloseCode() != protocol.DisconnectPolicy.Code {
 		t.Fatalf("%d rate_limited errors, close %d; want some, then 1008", limited, c.CloseCode())
+	}
+}
+
+// TestAdmitRefusesBeforeTheUpgrade: what the use case refuses at Admit (a
+// filtered display name) is a plain HTTP error with the REST error body,
+// before any WebSocket exists.
+func TestAdmitRefusesBeforeTheUpgrade(t *testing.T) {
+	hub := &fakeHub{admit: func(req usecase.JoinRequest) (usecase.JoinRequest, error) {
+		return req, fmt.Errorf("join p: %w: name contains a blocked word", domain.ErrFiltered)
+	}}
+	base, _ := fakeServer(t, hub, ws.Options{})
+	_, res, err := wstest.Dial(t, base, "p", q("user", "u", "name", "a bad word"))
+	if err == nil || res == nil {
+		t.Fatalf("dial succeeded (%v), want a refusal", err)
+	}
+	defer res.Body.Close()
+	var body struct{ Error struct{ Code string } }
+	_ = json.NewDecoder(res.Body).Decode(&body)
+	if res.StatusCode != http.StatusBadRequest || body.Error.Code != protocol.CodeFiltered {
+		t.Fatalf("refused with %d %q, want 400 filtered", res.StatusCode, body.Error.Code)
+	}
+}
+
+// TestTheAdmittedRequestIsTheOneJoined: the session joins with what Admit
+// returned (a masked name), and the token its identity carries reaches the
+// client in you.token.
+func TestTheAdmittedRequestIsTheOneJoined(t *testing.T) {
+	hub := &fakeHub{admit: func(req usecase.JoinRequest) (usecase.JoinRequest, error) {
+		req.Name = "***"
+		return req, nil
+	}}
+	identify := func(r *http.Request, _ string) (ws.Identity, error) {
+		return ws.Identity{User: "u1", Name: r.URL.Query().Get("name"), Token: "g1.t.k"}, nil
+	}
+	base, _ := fakeServer(t, hub, ws.Options{Identify: identify})
+	c := wstest.MustDial(t, base, "p", q("name", "ass"))
+	if f := c.First(); f.You.User != "u1" || f.You.Name != "***" || f.You.Token != "g1.t.k" {
+		t.Fatalf("first frame %s: want user u1, the admitted name *** and token g1.t.k", f.Raw)
 	}
 }

@@ -37,7 +37,8 @@ type Frame struct {
 	Presence []map[string]json.RawMessage `json:"presence"`
 	Event    string                       `json:"event"`
 	Session  string                       `json:"session"`
-	You      struct{ Session, User, Name string }
+	You      struct{ Session, User, Name, Token string }
+	By       struct{ Session, User, Name string } // an op's sender
 	Paper    struct{ Status string }
 	Raw      []byte `json:"-"`
 }
