@@ -147,7 +147,11 @@ export interface ClientOptions {
    * attempt. Default in a browser page: location.origin.
    */
   server?: string | string[] | ((choice: ServerChoice) => string | Promise<string>);
-  /** Your user id (guest mode; ignored in JWT mode). */
+  /**
+   * Sent as `user`. Servers ignore it (they mint your user id, see
+   * `you.user`) unless they run with `auth.trust_query_user: true`, for
+   * development and test harnesses; always ignored in JWT mode.
+   */
   user?: string;
   /** Display name. */
   name?: string;
@@ -156,6 +160,15 @@ export interface ClientOptions {
    * earlier `you.token`. Once the server issues `you.token`, reconnects use it.
    */
   token?: string | (() => string | Promise<string>);
+  /**
+   * Guest mode: where to keep the server-issued guest token (`you.token`)
+   * across page loads, so a person stays the same user (and keeps the right
+   * to edit their own notes) after a reload. Pass `localStorage` in a page.
+   * Stored under `papercast.token.<paperId>` (a token is valid on its paper
+   * only); read when the client is made, unless `token` is given. A storage
+   * that throws is treated as none.
+   */
+  tokenStorage?: { getItem(key: string): string | null; setItem(key: string, value: string): void };
   /** Extra query parameters for the WebSocket URL. */
   params?: Record<string, string>;
   /** Required where there is no global WebSocket (Node < 22): e.g. `(await import('ws')).WebSocket`. */

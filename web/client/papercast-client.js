@@ -252,7 +252,9 @@ export class PapercastClient {
     this._doc = new PaperState();
     this._presence = new Map();
     this._you = null;
-    this._token = '';
+    // The server-issued guest token: from the last first frame, or (before
+    // any) the one tokenStorage kept from an earlier page load.
+    this._token = options.token === undefined ? this._storedToken() : '';
     this._mySessions = new Set(); // every session id this client has had
     this._status = 'closed';
     this._ended = false; // close() or a stopping close code; connect() clears it
@@ -411,6 +413,33 @@ export class PapercastClient {
   _callerToken() {
     const t = this.options.token;
     return typeof t === 'string' ? t : '';
+  }
+
+  // tokenKey is where tokenStorage keeps this paper's guest token: one per
+  // paper, since a guest token is valid on its paper only.
+  _tokenKey() {
+    return `papercast.token.${this.paperId}`;
+  }
+
+  _storedToken() {
+    const st = this.options.tokenStorage;
+    if (!st) return '';
+    try {
+      const t = st.getItem(this._tokenKey());
+      return typeof t === 'string' ? t : '';
+    } catch {
+      return ''; // storage refused (privacy mode): a fresh identity, as without storage
+    }
+  }
+
+  _storeToken(token) {
+    const st = this.options.tokenStorage;
+    if (!st) return;
+    try {
+      st.setItem(this._tokenKey(), token);
+    } catch {
+      // Full or refused: the token still serves this page's reconnects.
+    }
   }
 
   async _open() {
@@ -648,9 +677,13 @@ export class PapercastClient {
   _setYou(you) {
     this._you = you ? { ...you } : null;
     if (you && you.session) this._mySessions.add(you.session);
-    // A server-issued guest credential (issue 10) keeps this identity
-    // across reconnects.
-    if (you && typeof you.token === 'string' && you.token) this._token = you.token;
+    // A server-issued guest token keeps this identity across reconnects
+    // (and, with tokenStorage, across page loads). The server renews it on
+    // every join, and a new one after a rejected token names a new user.
+    if (you && typeof you.token === 'string' && you.token && you.token !== this._token) {
+      this._token = you.token;
+      this._storeToken(you.token);
+    }
   }
 
   _onSnapshot(f) {

@@ -120,6 +120,18 @@ export async function startRedis() {
   return { p, port };
 }
 
+/**
+ * The test replicas' identity settings, before the caller's env: one guest
+ * token secret for all of them (a token from one replica works on every
+ * other, as in a deployment), and `?user=` trusted as protocol v1 did, since
+ * the suites' clients say who they are that way. A test of guest identity
+ * as deployed passes PAPERCAST_AUTH_TRUST_QUERY_USER: 'false'.
+ */
+export const testIdentityEnv = Object.freeze({
+  PAPERCAST_AUTH_GUEST_SECRET: 'papercast-node-tests-guest-secret-0123456789',
+  PAPERCAST_AUTH_TRUST_QUERY_USER: 'true',
+});
+
 /** startReplica starts bin/papercast on the Redis at redisPort and waits for /readyz. */
 export async function startReplica(name, redisPort, { port, env = {} } = {}) {
   if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: run \`make build\` first`);
@@ -131,6 +143,7 @@ export async function startReplica(name, redisPort, { port, env = {} } = {}) {
       PAPERCAST_STORE: 'redis',
       PAPERCAST_REDIS_ADDRS: `127.0.0.1:${redisPort}`,
       PAPERCAST_SERVER_ADDR: `127.0.0.1:${port}`,
+      ...testIdentityEnv,
       ...env,
     },
   });

@@ -401,6 +401,47 @@ describe('identity and claims', () => {
     assert.equal(c.you.session, 's1');
   });
 
+  // memoryStorage is a Storage (getItem/setItem) over a Map.
+  const memoryStorage = (entries = {}) => {
+    const m = new Map(Object.entries(entries));
+    return { map: m, getItem: (k) => (m.has(k) ? m.get(k) : null), setItem: (k, v) => m.set(k, String(v)) };
+  };
+
+  it('tokenStorage: this paper\'s stored token is sent first, and each issued one is stored for the next page load', T, async () => {
+    const s = await script((conn, i) => {
+      conn.send(snapshot(0, [], { you: you(`s${i}`, { token: `G${i}` }) }));
+      if (i === 0) setTimeout(() => conn.ws.close(1001), 10);
+    });
+    const storage = memoryStorage({ 'papercast.token.p1': 'STORED', 'papercast.token.p2': 'OTHER' });
+    const c = open(s.url, { tokenStorage: storage });
+    assert.equal(c.token, 'STORED');
+    await c.connect();
+    await until('second session', () => s.conns.length === 2 && c.status === 'open');
+    assert.equal(s.conns[0].url.searchParams.get('token'), 'STORED');
+    assert.equal(s.conns[1].url.searchParams.get('token'), 'G0');
+    assert.equal(storage.map.get('papercast.token.p1'), 'G1');
+    assert.equal(storage.map.get('papercast.token.p2'), 'OTHER', 'another paper\'s token is left alone');
+    c.close();
+
+    const reloaded = open(s.url, { tokenStorage: storage }); // the page loaded again
+    await reloaded.connect();
+    assert.equal(s.conns[2].url.searchParams.get('token'), 'G1');
+  });
+
+  it('tokenStorage: a given token wins over the stored one, and a storage that throws is none', T, async () => {
+    const s = await script((conn, i) => conn.send(snapshot(0, [], { you: you(`s${i}`, { token: `G${i}` }) })));
+    const storage = memoryStorage({ 'papercast.token.p1': 'STORED' });
+    const c = open(s.url, { tokenStorage: storage, token: 'JWT' });
+    await c.connect();
+    assert.equal(s.conns[0].url.searchParams.get('token'), 'JWT');
+
+    const broken = { getItem() { throw new Error('SecurityError'); }, setItem() { throw new Error('QuotaExceededError'); } };
+    const d = open(s.url, { tokenStorage: broken });
+    await d.connect();
+    assert.equal(s.conns[1].url.searchParams.get('token'), null, 'a fresh browser sends no token');
+    assert.equal(d.token, 'G1', 'the issued token still serves this page');
+  });
+
   it('claim resolves on ack, is repeated on each new session, and rejects on forbidden', T, async () => {
     const s = await script((conn, i) => {
       conn.send(snapshot(0, [], { you: you(`s${i}`) }));

@@ -331,3 +331,53 @@ describe('papercast-client on two replicas', () => {
       c.presence.size === 2 && c.presence.has(a.you.session) && c.presence.has(b.you.session)));
   });
 });
+
+// Guest identity as deployed: the server mints user ids and ignores `user`.
+describe('papercast-client on replicas that do not trust ?user=', () => {
+  let guests;
+  before(async () => {
+    guests = await startCluster({ replicas: 2, env: { PAPERCAST_AUTH_TRUST_QUERY_USER: 'false' } });
+  });
+  after(async () => {
+    if (guests) await guests.stop();
+  });
+  afterEach((t) => {
+    if (t && t.passed === false && guests) console.log(guests.logs());
+  });
+
+  const memoryStorage = () => {
+    const m = new Map();
+    return { getItem: (k) => (m.has(k) ? m.get(k) : null), setItem: (k, v) => m.set(k, String(v)) };
+  };
+
+  it('a fresh browser gets a minted user id and keeps it across a drop, a reload and another replica; knowing it is not being it', T, async () => {
+    const [r0, r1] = guests.replicas;
+    const paper = await createPaper(r0.url);
+    const storage = memoryStorage();
+    const a = open(paper.id, r0.url, 'ana', { tokenStorage: storage });
+    await a.connect();
+    const ana = a.you.user;
+    assert.match(ana, /^g_/, 'the server, not the client, names a guest');
+    assert.ok(a.token, 'the first frame carries you.token');
+    assert.equal(storage.getItem(`papercast.token.${paper.id}`), a.token);
+    await a.upsert('n1', { text: 'from ana' });
+
+    a.reconnect(); // a drop: the same person again, with since/epoch
+    await until('ana back', () => a.firstFrames.length === 2 && a.status === 'open');
+    assert.equal(a.firstFrames[1].type, 'resumed');
+    assert.equal(a.you.user, ana);
+    a.close();
+
+    const reloaded = open(paper.id, r1.url, 'whoever', { tokenStorage: storage }); // the page again, another replica
+    await reloaded.connect();
+    assert.equal(reloaded.you.user, ana);
+    await reloaded.upsert('n2', { text: 'still ana' });
+    await until('her op', () => reloaded.frames.some((f) => f.type === 'op' && f.id === 'n2'));
+    assert.equal(reloaded.frames.find((f) => f.type === 'op' && f.id === 'n2').by.user, ana);
+
+    const mallory = open(paper.id, r0.url, ana); // knows her id, has no token
+    await mallory.connect();
+    assert.match(mallory.you.user, /^g_/);
+    assert.notEqual(mallory.you.user, ana);
+  });
+});
