@@ -241,6 +241,9 @@ func (cl *cluster) startReplica(ctx context.Context, cfg Config, i int, redisAdd
 			"PAPERCAST_LIMITS_CREATES_PER_MINUTE=1000000",
 			"PAPERCAST_LIMITS_CREATES_BURST=100000",
 			"PAPERCAST_ADMIN_TOKEN="+cl.token,
+			// Identity stays as deployed (auth.trust_query_user off, a guest
+			// secret per replica): sessions never reconnect, so who they are
+			// does not matter, and each join pays for its token as in production.
 		)
 		if redisAddr != "" {
 			cmd.Env = append(cmd.Env, "PAPERCAST_REDIS_ADDRS="+redisAddr)
