@@ -1,17 +1,21 @@
 // Package web serves the board page: a landing page that creates a paper
-// (`GET /`), the live board of one paper (`GET /p/:id`), their static
-// assets (`GET /static/*`) and the reference client, papercast-client
-// (`GET /client/papercast-client.js`, an ES module; its package and tests
-// live beside it in web/client). The pages are plain HTML, CSS and JavaScript
-// embedded in the binary; they talk to the server through protocol v1 only
-// (REST v1 and the WebSocket), exactly as any other frontend would.
+// (`GET /`), the board of one paper (`GET /p/:id`: live while the paper is
+// open, the finished card once it is final; a 404 page when there is no such
+// paper), their static assets (`GET /static/*`) and the reference client,
+// papercast-client (`GET /client/papercast-client.js`, an ES module; its
+// package and tests live beside it in web/client). The pages are plain HTML,
+// CSS and JavaScript embedded in the binary; they talk to the server through
+// protocol v1 only (REST v1 and the WebSocket), exactly as any other
+// frontend would.
 package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -19,7 +23,18 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/papercast/papercast/domain"
 )
+
+// Papers is what the board route needs of the application: whether a paper
+// exists, so that an address without one gets a page saying so instead of a
+// board that never loads. usecase.Hub satisfies it.
+type Papers interface {
+	// Exists returns nil for an existing paper and an error wrapping
+	// domain.ErrNotFound for none (including ids that cannot be one).
+	Exists(ctx context.Context, paperID string) error
+}
 
 // files are the pages, their assets and the client module (only the module:
 // web/client also holds its package files, tests and node_modules). go:embed
@@ -30,6 +45,9 @@ var files embed.FS
 
 // clientModule is the reference client, served at the same path.
 const clientModule = "client/papercast-client.js"
+
+// notFoundPage answers /p/{id} when there is no such paper.
+const notFoundPage = "pages/notfound.html"
 
 // asset is one embedded file, ready to serve.
 type asset struct {
@@ -62,17 +80,28 @@ func contentType(ext string) (string, bool) {
 }
 
 // Register mounts the landing page, the board and the static assets on e.
-func Register(e *echo.Echo) {
+func Register(e *echo.Echo, papers Papers) {
 	assets, err := load(files)
 	if err != nil {
 		// The files are compiled in: a failure here is a build mistake that
 		// the package's tests catch, not a runtime condition.
 		panic(fmt.Sprintf("web: %v", err))
 	}
-	index, board, client := assets["pages/index.html"], assets["pages/board.html"], assets[clientModule]
+	index, board, client, missing := assets["pages/index.html"], assets["pages/board.html"], assets[clientModule], assets[notFoundPage]
 	methods := []string{http.MethodGet, http.MethodHead}
 	e.Match(methods, "/", func(c echo.Context) error { return serve(c, index) })
-	e.Match(methods, "/p/:id", func(c echo.Context) error { return serve(c, board) })
+	e.Match(methods, "/p/:id", func(c echo.Context) error {
+		// A store that cannot answer now gets the benefit of the doubt: the
+		// board shows "reconnecting" and finds out itself.
+		if err := papers.Exists(c.Request().Context(), c.Param("id")); errors.Is(err, domain.ErrNotFound) {
+			return serveNotFound(c, missing)
+		}
+		return serve(c, board)
+	})
+	// /p/ without an id: the same page, not the router's JSON error.
+	for _, p := range []string{"/p", "/p/"} {
+		e.Match(methods, p, func(c echo.Context) error { return serveNotFound(c, missing) })
+	}
 	e.Match(methods, "/"+clientModule, func(c echo.Context) error { return serve(c, client) })
 	e.Match(methods, "/static/*", func(c echo.Context) error {
 		// An exact lookup: no path cleaning, so "../" can never leave static/.
@@ -107,7 +136,7 @@ func load(fsys fs.FS) (map[string]*asset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load embedded files: %w", err)
 	}
-	for _, need := range []string{"pages/index.html", "pages/board.html", clientModule} {
+	for _, need := range []string{"pages/index.html", "pages/board.html", notFoundPage, clientModule} {
 		if out[need] == nil {
 			return nil, fmt.Errorf("load embedded files: %s is missing", need)
 		}
@@ -119,18 +148,35 @@ func load(fsys fs.FS) (map[string]*asset, error) {
 // browsers revalidate each time (no-cache) and get a 304 while the binary
 // is unchanged; ServeContent answers If-None-Match, HEAD and ranges.
 func serve(c echo.Context, a *asset) error {
+	pageHeaders(c, a)
+	c.Response().Header().Set("ETag", a.etag)
+	http.ServeContent(c.Response(), c.Request(), a.name, time.Time{}, bytes.NewReader(a.data))
+	return nil
+}
+
+// serveNotFound answers 404 with page a (no ETag and no ranges: a paper
+// created later at that address must not be hidden by a cached 404).
+func serveNotFound(c echo.Context, a *asset) error {
+	pageHeaders(c, a)
+	c.Response().Header().Set("Content-Length", fmt.Sprint(len(a.data)))
+	c.Response().WriteHeader(http.StatusNotFound)
+	if c.Request().Method == http.MethodHead {
+		return nil
+	}
+	_, err := c.Response().Write(a.data)
+	return err
+}
+
+func pageHeaders(c echo.Context, a *asset) {
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, a.ctype)
 	h.Set("Cache-Control", "no-cache")
-	h.Set("ETag", a.etag)
 	h.Set(echo.HeaderXContentTypeOptions, "nosniff")
 	h.Set(echo.HeaderContentSecurityPolicy, csp(c.Request().Host))
 	// The owner key lives in the URL fragment, which browsers never send;
 	// no-referrer also keeps paper ids out of other sites' logs.
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set(echo.HeaderXFrameOptions, "DENY")
-	http.ServeContent(c.Response(), c.Request(), a.name, time.Time{}, bytes.NewReader(a.data))
-	return nil
 }
 
 // csp allows the page's own scripts, styles and images, and network

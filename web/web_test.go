@@ -1,6 +1,9 @@
 package web
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -11,14 +14,40 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"go.uber.org/goleak"
+
+	"github.com/papercast/papercast/domain"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// papersFake knows the papers in ids; down makes every lookup fail as an
+// unreachable store does.
+type papersFake struct {
+	ids  map[string]bool
+	down bool
+}
+
+func (f papersFake) Exists(_ context.Context, id string) error {
+	if f.down {
+		return errors.New("store unreachable")
+	}
+	if !f.ids[id] {
+		return fmt.Errorf("paper %q: %w", id, domain.ErrNotFound)
+	}
+	return nil
+}
+
+var knownPapers = papersFake{ids: map[string]bool{"abc123": true, "any-id_at-all": true, "x": true, "abc": true}}
+
 func newServer(t *testing.T) *echo.Echo {
 	t.Helper()
+	return newServerWith(t, knownPapers)
+}
+
+func newServerWith(t *testing.T, papers Papers) *echo.Echo {
+	t.Helper()
 	e := echo.New()
-	Register(e)
+	Register(e, papers)
 	return e
 }
 
@@ -115,7 +144,7 @@ func TestUnknownOrEscapingStaticPathsAreNotFound(t *testing.T) {
 	e := newServer(t)
 	for _, target := range []string{
 		"/static/nope.js", "/static/", "/static/../pages/index.html",
-		"/static/%2e%2e/pages/index.html", "/static/pages/index.html", "/p/", "/web.go",
+		"/static/%2e%2e/pages/index.html", "/static/pages/index.html", "/p/", "/p", "/p/nosuchpaper", "/web.go",
 	} {
 		if rec := get(t, e, http.MethodGet, target, nil); rec.Code != http.StatusNotFound {
 			t.Errorf("%s: status %d, want 404", target, rec.Code)
@@ -161,7 +190,7 @@ var (
 // served.
 func TestPagesNeedNothingTheCSPForbidsAndNameOnlyServedAssets(t *testing.T) {
 	e := newServer(t)
-	for _, page := range []string{"pages/index.html", "pages/board.html"} {
+	for _, page := range []string{"pages/index.html", "pages/board.html", notFoundPage} {
 		src, err := fs.ReadFile(files, page)
 		if err != nil {
 			t.Fatal(err)
@@ -186,8 +215,11 @@ func TestPagesNeedNothingTheCSPForbidsAndNameOnlyServedAssets(t *testing.T) {
 func TestPagesCarryTheTestIDsTheBrowserTestUses(t *testing.T) {
 	want := map[string][]string{
 		"pages/index.html": {"create-title", "create-to", "create-submit", "share-link", "owner-link"},
-		"pages/board.html": {"add-note", "finalize", "conn-state", "who-list", "final-banner", "board", "name-input", "name-submit"},
-		"static/board.js":  {"note", "note-handle", "note-text", "note-delete", "who-item", "toast", "cursor"},
+		"pages/board.html": {"add-note", "finalize", "share", "conn-state", "who-list", "board", "name-input", "name-submit",
+			"empty-hint", "card", "card-title", "download-png", "download-pdf", "zoom-fit", "unsaved", "share-url"},
+		"pages/notfound.html": {"not-found", "home-link"},
+		"static/board.js":     {"note", "note-handle", "note-text", "note-delete", "note-color", "note-author", "note-counter", "note-cut", "who-item", "cursor", "unsaved-text", "unsaved-copy"},
+		"static/card.js":      {"card-note", "card-author"},
 	}
 	for file, ids := range want {
 		src, err := fs.ReadFile(files, file)
@@ -210,17 +242,18 @@ func TestPagesCarryTheTestIDsTheBrowserTestUses(t *testing.T) {
 func TestLoadRefusesFilesItCannotServeProperly(t *testing.T) {
 	page := &fstest.MapFile{Data: []byte("<!doctype html>")}
 	tests := map[string]fstest.MapFS{
-		"unknown extension": {"pages/index.html": page, "pages/board.html": page, "static/tool.exe": {Data: []byte("x")}},
-		"no board page":     {"pages/index.html": page, clientModule: page},
-		"no client module":  {"pages/index.html": page, "pages/board.html": page},
+		"unknown extension": {"pages/index.html": page, "pages/board.html": page, notFoundPage: page, clientModule: page, "static/tool.exe": {Data: []byte("x")}},
+		"no board page":     {"pages/index.html": page, notFoundPage: page, clientModule: page},
+		"no not-found page": {"pages/index.html": page, "pages/board.html": page, clientModule: page},
+		"no client module":  {"pages/index.html": page, "pages/board.html": page, notFoundPage: page},
 	}
 	for name, fsys := range tests {
 		if _, err := load(fsys); err == nil {
 			t.Errorf("%s: load accepted it", name)
 		}
 	}
-	if _, err := load(fstest.MapFS{"pages/index.html": page, "pages/board.html": page, clientModule: page}); err != nil {
-		t.Errorf("load refused the two pages and the client: %v", err)
+	if _, err := load(fstest.MapFS{"pages/index.html": page, "pages/board.html": page, notFoundPage: page, clientModule: page}); err != nil {
+		t.Errorf("load refused the three pages and the client: %v", err)
 	}
 }
 
@@ -237,5 +270,59 @@ func TestPagesAnswerByteRanges(t *testing.T) {
 		if out.Code != http.StatusRequestedRangeNotSatisfiable || !strings.HasPrefix(out.Header().Get("Content-Range"), "bytes */") {
 			t.Errorf("GET %s past the end: status %d, Content-Range %q; want 416 and bytes */n", target, out.Code, out.Header().Get("Content-Range"))
 		}
+	}
+}
+
+// Issue 12: /p/doesnotexist answered 200 and a board that said "Loading..."
+// forever; /p/ answered the router's raw JSON. Both now get a page that says
+// there is no such paper and links home.
+func TestAnAddressWithoutAPaperGetsThe404Page(t *testing.T) {
+	e := newServer(t)
+	want, err := fs.ReadFile(files, notFoundPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"/p/doesnotexist", "/p/", "/p", "/p/bad%20id", "/p/" + strings.Repeat("x", 65)} {
+		for _, method := range []string{http.MethodGet, http.MethodHead} {
+			rec := get(t, e, method, target, nil)
+			if rec.Code != http.StatusNotFound {
+				t.Errorf("%s %s: status %d, want 404", method, target, rec.Code)
+			}
+			if got := rec.Header().Get("Content-Type"); got != "text/html; charset=utf-8" {
+				t.Errorf("%s %s: Content-Type %q, want the HTML page", method, target, got)
+			}
+			if !strings.Contains(rec.Header().Get("Content-Security-Policy"), "default-src 'none'") {
+				t.Errorf("%s %s: no CSP on the 404 page", method, target)
+			}
+			if method == http.MethodHead {
+				if rec.Body.Len() != 0 {
+					t.Errorf("HEAD %s: %d body bytes", target, rec.Body.Len())
+				}
+				continue
+			}
+			if rec.Body.String() != string(want) {
+				t.Errorf("GET %s: body is not %s", target, notFoundPage)
+			}
+		}
+	}
+	body := string(want)
+	for _, s := range []string{"This paper does not exist", `href="/"`} {
+		if !strings.Contains(body, s) {
+			t.Errorf("%s lacks %q", notFoundPage, s)
+		}
+	}
+}
+
+// A store that cannot answer is not proof that the paper is gone: the board
+// is served, and it shows "reconnecting" until the store is back.
+func TestTheBoardIsServedWhileTheStoreCannotAnswer(t *testing.T) {
+	e := newServerWith(t, papersFake{down: true})
+	rec := get(t, e, http.MethodGet, "/p/abc123", nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d, want 200", rec.Code)
+	}
+	board, _ := fs.ReadFile(files, "pages/board.html")
+	if rec.Body.String() != string(board) {
+		t.Fatal("body is not the board")
 	}
 }
