@@ -33,10 +33,12 @@ func seedCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		{"Welcome aboard, Linus", "Linus"},
 		{"Thank you, Margaret", "Margaret"},
 	}
+	// Colors from the board's palette (web/static/layout.js), so the board
+	// shows which one a note has and can change it.
 	notes := []map[string]any{
-		{"text": "Have a wonderful day!", "x": 40, "y": 60, "color": "#fff3a8"},
-		{"text": "So glad to work with you.", "x": 280, "y": 90, "color": "#c8f7c5"},
-		{"text": "Cake in the kitchen at 3!", "x": 150, "y": 260, "color": "#ffd1dc", "sticker": "cake"},
+		{"text": "Have a wonderful day!", "x": 40, "y": 60, "color": "#fff59d"},
+		{"text": "So glad to work with you.", "x": 280, "y": 90, "color": "#c8e6c9"},
+		{"text": "Cake in the kitchen at 3!", "x": 150, "y": 260, "color": "#f8bbd0", "sticker": "cake"},
 	}
 	for i := 0; i < *n; i++ {
 		s := samples[i%len(samples)]
