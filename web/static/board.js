@@ -1,102 +1,105 @@
-// papercast board: one rolling paper, live, over protocol v1
-// (docs/protocol.md): the WebSocket /v1/papers/{id}/ws and REST v1 only.
+// papercast board: one rolling paper, live. The protocol (connect, resume,
+// backoff, the merge, optimistic edits with rollback, presence) is all in
+// papercast-client; this file is the page: notes, their controls, placement,
+// stacking, zoom, sharing, and the finished card once the paper is final.
 //
-// The document is changed only by what the server sends: a snapshot
-// replaces it, and every op frame is applied in seq order with the merge
-// rule (a null field removes the field). Our own edits come back as op
-// frames like everyone else's. Until then only the note being typed into
-// or dragged shows the local value, so a slow echo never fights the user.
+// A note is an element {id, text, x, y, color, z}: z is its place in the
+// stacking order, part of the document so everyone stacks notes the same
+// way. Elements may also carry the server-stamped `by` and `createdAt`.
 
-const COLORS = [
-  { name: 'yellow', value: '#fff59d' },
-  { name: 'pink', value: '#f8bbd0' },
-  { name: 'green', value: '#c8e6c9' },
-  { name: 'blue', value: '#bbdefb' },
-  { name: 'purple', value: '#e1bee7' },
-];
-const BOARD_W = 2400;
-const BOARD_H = 1600;
-const NOTE_W = 200;
-const NOTE_H = 160;
+import { newId, PapercastClient } from '/client/papercast-client.js';
+import { Card, authorName } from './card.js';
+import {
+  bounds, color, coord, extent, freeSpot, freeSpots, MAX_POS, NOTE_H, NOTE_W, nextZoom, noteColor, overlaps, PALETTE, stacking, topZ, userColor,
+} from './layout.js';
+import { button, copyText, h, storage, toast, Zoom } from './ui.js';
+
+const MAX_TEXT = 1000; // characters a note holds: well inside the 4 KiB field limit
+const COUNTER_FROM = 800; // the counter shows from here on
 const TYPE_DEBOUNCE_MS = 150; // one upsert per pause in typing
 const KEY_MOVE_DEBOUNCE_MS = 300; // arrow keys repeat fast: send where they stop
-const PRESENCE_INTERVAL_MS = 100; // at most 10 cursor frames a second
-const BACKOFF_MIN_MS = 500;
-const BACKOFF_MAX_MS = 15000;
-const OFFLINE_AFTER_ATTEMPTS = 5; // about 15 s of failed reconnects
-const CLOSE_DELETED = 4004;
-const CLOSE_BANNED = 4003;
-const TOAST_MS = 5000;
+const RAISE_DEBOUNCE_MS = 250; // tabbing through notes raises only where it stops
+const UNDO_MS = 5000; // a deleted note can be brought back this long
+const SETTLE_MS = 30000; // a new note may still move out of a collision this long
+const SETTLE_MOVES = 8;
+const FLUSH_TIMEOUT_MS = 5000; // finalize waits this long for edits in flight
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  title: $('title'), to: $('to'), add: $('add-note'), finalize: $('finalize'),
-  conn: $('conn'), who: $('who'), finalBanner: $('final-banner'), fatal: $('fatal'),
-  scroll: $('board-scroll'), board: $('board'), toasts: $('toasts'),
+  title: $('title'), to: $('to'), add: $('add-note'), share: $('share'), finalize: $('finalize'),
+  conn: $('conn'), who: $('who'), fatal: $('fatal'),
+  scroll: $('board-scroll'), sizer: $('board-sizer'), board: $('board'),
+  empty: $('empty-hint'), emptyText: $('empty-text'), emptyAdd: $('empty-add'),
+  zoomBar: $('zoom-bar'), zoomOut: $('zoom-out'), zoomIn: $('zoom-in'), zoomLevel: $('zoom-level'), zoomFit: $('zoom-fit'),
+  unsaved: $('unsaved'), unsavedList: $('unsaved-list'), unsavedClose: $('unsaved-close'),
+  palette: $('palette'),
+  shareDialog: $('share-dialog'), shareUrl: $('share-url'), shareCopy: $('share-copy'),
+  ownerShare: $('owner-share'), ownerUrl: $('owner-url'), ownerCopy: $('owner-copy'),
   join: $('join'), joinForm: $('join-form'), nameInput: $('name-input'),
 };
 
 const paperId = decodeURIComponent(location.pathname.split('/')[2] || '');
-// The owner key rides in the fragment, which is never sent to the server;
-// it leaves the page only in the Authorization header of finalize.
-const ownerKey = new URLSearchParams(location.hash.slice(1)).get('owner') || '';
+const ownerStoreKey = `papercast.owner.${paperId}`;
+const tokenStoreKey = `papercast.token.${paperId}`;
+const ownerKey = { value: takeOwnerKey() };
 
-// The paper as the server last told us.
-const doc = {
-  paper: null,
-  epoch: '', // empty until the first snapshot
-  seq: 0, // last seq applied
-  you: null, // {session, user, name} of the current connection
-  elements: new Map(), // id -> {id, ...fields}; unknown fields kept as they are
-  presence: new Map(), // session -> {session, user, name, state}
-  final: false,
-};
+/** @type {PapercastClient | null} */
+let client = null;
+let mode = 'loading'; // loading | live | card | gone
+let ownerSession = false; // the server accepted our claim of the owner key
+let paperInfo = null; // {id, title, to, status, edit} as last known
 
-const conn = {
-  ws: null,
-  ready: false, // the first frame (snapshot or resumed) has arrived
-  attempts: 0,
-  timer: 0,
-  stopped: false, // deleted or not found: never reconnect
-};
-
-// Edits made while disconnected, coalesced per element, sent on reconnect.
-const outbox = new Map();
-// Refs of text upserts in flight, so an error can release the note.
-const textRefs = new Map();
-let refCounter = 0;
-
-// Local interaction state per note.
-const views = new Map(); // id -> {root, ta, handle, swatches}
-const typing = new Map(); // id -> {timer, inflight}
-const keyMoves = new Map(); // id -> timer
-let drag = null; // {id, pointerId, startX, startY, origX, origY, x, y, moved}
-let focusOnArrival = '';
-
+const views = new Map(); // id -> {root, ta, handle, colorBtn, del, author, counter, cut, confirm}
+const typing = new Map(); // id -> debounce timer of text not yet sent
+const typed = new Map(); // id -> text typed here that the server has not confirmed yet
+const keyMoves = new Map(); // id -> debounce timer of an arrow-key move
+const autoPlaced = new Map(); // id -> {at, moves}: notes placed here and not moved by hand
+const localZ = new Map(); // id -> z shown here only (raising a note you may not change)
+const pendingDeletes = new Map(); // id -> {timer, dismiss}: hidden, deleted when undo runs out
+const unsaved = new Map(); // id -> {text, code}
 const cursors = new Map(); // session -> element
+let drag = null;
+let focusOnArrival = '';
+let raiseTimer = 0;
+let settleTimer = 0;
+let paletteFor = '';
+
 const me = loadIdentity();
+const zoom = new Zoom(ui.scroll, ui.sizer, ui.board, showZoom);
+const card = new Card({
+  title: $('card-title'), to: $('card-to'), count: $('card-count'), png: $('download-png'), pdf: $('download-pdf'),
+  placed: $('layout-placed'), arranged: $('layout-arranged'),
+  scroll: $('card-scroll'), sizer: $('card-sizer'), canvas: $('card-notes'), empty: $('card-empty'),
+}, showZoom);
 
 // ---------------------------------------------------------------- identity
 
-function randomHex(bytes) {
-  const a = new Uint8Array(bytes);
-  crypto.getRandomValues(a);
-  return Array.from(a, (b) => b.toString(16).padStart(2, '0')).join('');
+// takeOwnerKey reads the owner key from the link's fragment (#owner=...),
+// once: it is kept in this browser's storage for this paper and removed from
+// the address bar, so it is not bookmarked, shared or shown by accident. It
+// leaves the browser only in a claim frame and in finalize's Authorization.
+function takeOwnerKey() {
+  const frag = new URLSearchParams(location.hash.slice(1));
+  const key = frag.get('owner');
+  if (key) {
+    storage(ownerStoreKey, key);
+    frag.delete('owner');
+    const rest = frag.toString();
+    history.replaceState(history.state, '', location.pathname + location.search + (rest ? `#${rest}` : ''));
+  }
+  return key || storage(ownerStoreKey);
 }
 
-function storage(key, value) {
-  try {
-    if (value === undefined) return localStorage.getItem(key) || '';
-    localStorage.setItem(key, value);
-  } catch {
-    // Storage disabled: the identity lasts as long as the page.
-  }
-  return value || '';
+function forgetOwnerKey() {
+  ownerKey.value = '';
+  ownerSession = false;
+  storage(ownerStoreKey, null);
+  ui.finalize.hidden = true;
 }
 
 function loadIdentity() {
   let user = storage('papercast.user');
-  if (!user) user = storage('papercast.user', `u-${randomHex(8)}`);
+  if (!user) user = storage('papercast.user', `u-${newId(16)}`);
   return { user, name: storage('papercast.name') };
 }
 
@@ -115,363 +118,262 @@ function askName() {
 
 // -------------------------------------------------------------- connection
 
-function setBadge(state) {
+function connect() {
+  client = new PapercastClient({ paperId, user: me.user, name: me.name, token: storage(tokenStoreKey) });
+  client.onstatus = onStatus;
+  client.onchange = onChange;
+  client.onpresence = onPresence;
+  client.onerror = onClientError;
+  setMode('live');
+  client.connect();
+  if (ownerKey.value) claimOwner();
+}
+
+function claimOwner() {
+  client.claim(ownerKey.value).then(() => {
+    ownerSession = true;
+    renderAll();
+  }, (err) => {
+    if (err.code === 'forbidden') {
+      forgetOwnerKey();
+      toast('This owner link does not belong to this paper: you are here as a guest.');
+    }
+    // unsupported: a server without claims; finalize still takes the key.
+  });
+}
+
+const STATUS_TEXT = { open: 'connected', connecting: 'connecting', reconnecting: 'reconnecting', offline: 'offline', closed: 'closed' };
+
+// onStatus shows the socket's real state: papercast-client derives it from
+// the socket alone, so a network blip cannot leave the badge stuck.
+function onStatus({ status, reason }) {
+  const state = STATUS_TEXT[status] || status;
   ui.conn.dataset.state = state;
   ui.conn.textContent = state;
-  ui.add.disabled = state !== 'connected' || doc.final;
+  ui.conn.title = status === 'open' ? 'Changes are shared live' : 'Changes are kept here and sent when the connection is back';
+  updateControls();
+  if (status !== 'closed') return;
+  if (reason === 'deleted') gone('This paper was deleted.');
+  else if (reason === 'not_found') gone('There is no paper at this address.');
+  else if (reason === 'banned') gone('The owner of this paper removed you from it.');
+  else if (reason === 'policy') gone('The connection was closed. Reload the page to try again.');
 }
 
-function connect() {
-  clearTimeout(conn.timer);
-  if (conn.stopped) return;
-  const q = new URLSearchParams({ user: me.user, name: me.name });
-  if (doc.epoch) {
-    q.set('since', String(doc.seq));
-    q.set('epoch', doc.epoch);
+function onChange({ reason, ids }) {
+  if (reason === 'snapshot' || reason === 'resumed') {
+    ui.conn.dataset.joined = reason;
+    const you = client.you;
+    if (you && you.token) storage(tokenStoreKey, you.token);
   }
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const ws = new WebSocket(`${scheme}//${location.host}/v1/papers/${encodeURIComponent(paperId)}/ws?${q}`);
-  conn.ws = ws;
-  conn.ready = false;
-  // Handlers of a replaced socket do nothing.
-  ws.onmessage = (ev) => {
-    if (conn.ws !== ws) return;
-    let f;
-    try {
-      f = JSON.parse(ev.data);
-    } catch {
-      return;
-    }
-    if (!conn.ready && (f.type === 'snapshot' || f.type === 'resumed')) ui.conn.dataset.joined = f.type;
-    onFrame(f);
-  };
-  ws.onclose = (ev) => {
-    if (conn.ws === ws) onClose(ev, ws.everReady);
-  };
-}
-
-// reconnectNow drops the socket and resumes from the last applied seq.
-function reconnectNow() {
-  const ws = conn.ws;
-  conn.ws = null;
-  if (ws) ws.close(1000, 'resync');
-  lostConnection();
-  connect();
-}
-
-async function onClose(ev, everReady) {
-  conn.ws = null;
-  lostConnection();
-  if (ev.code === CLOSE_DELETED) {
-    stop('This paper was deleted.');
+  if (client.paper) paperInfo = { ...paperInfo, ...client.paper };
+  if (reason === 'snapshot') renderPaper(client.paper);
+  if (client.final) {
+    enterFinal(null);
     return;
   }
-  if (ev.code === CLOSE_BANNED) {
-    stop('The owner removed you from this paper.');
-    return;
-  }
-  if (!everReady) {
-    // Refused before any frame: a 404 before the upgrade looks like this.
-    try {
-      const res = await fetch(`/v1/papers/${encodeURIComponent(paperId)}`, { cache: 'no-store' });
-      if (res.status === 404) {
-        stop('There is no paper at this address.');
-        return;
-      }
-    } catch {
-      // The server is unreachable: retry below.
-    }
-  }
-  scheduleReconnect();
+  if (ids === null || reason === 'snapshot') renderAll();
+  else renderIds(ids);
+  scheduleSettle();
 }
 
-function scheduleReconnect() {
-  if (conn.stopped || conn.ws) return;
-  if (!navigator.onLine) {
-    setBadge('offline'); // the online event reconnects
-    return;
-  }
-  // Still retrying, but after a few failures say plainly that we are offline.
-  setBadge(conn.attempts >= OFFLINE_AFTER_ATTEMPTS ? 'offline' : 'reconnecting');
-  const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** conn.attempts);
-  conn.attempts++;
-  clearTimeout(conn.timer);
-  conn.timer = setTimeout(connect, base / 2 + Math.random() * base / 2);
+function onClientError({ edit, claim, code, message }) {
+  // Refused edits are handled where they were made (their promise), claims
+  // in claimOwner; what is left came with a close (e.g. full) or from a
+  // server of a later version.
+  if (edit || claim) return;
+  if (code === 'full') toast('This paper is full right now: trying again shortly.');
+  else if (code !== 'not_found') toast(`${code}: ${message}`);
 }
 
-// lostConnection keeps whatever was typed: text upserts that were in flight
-// may never have reached the store, so they are queued again (an upsert of
-// the same text is harmless if it did arrive).
-function lostConnection() {
-  conn.ready = false;
-  for (const [id, t] of typing) {
-    if (t.inflight > 0 && views.has(id)) queue({ type: 'upsert', id, fields: { text: views.get(id).ta.value } });
-    t.inflight = 0;
-  }
-  textRefs.clear();
-  for (const el of cursors.values()) el.remove();
-  cursors.clear();
-  setBadge(conn.stopped ? 'offline' : 'reconnecting');
-}
-
-function stop(message) {
-  conn.stopped = true;
-  clearTimeout(conn.timer);
+// gone: the paper cannot be shown any more (deleted, never existed).
+function gone(message) {
   ui.fatal.textContent = message;
   ui.fatal.hidden = false;
-  setReadOnly(true);
-  setBadge('offline');
+  setMode('gone');
+  for (const v of views.values()) v.root.remove();
+  views.clear();
+  clearCursors();
+  updateControls();
 }
 
-window.addEventListener('online', () => {
-  if (!conn.ws && !conn.stopped && me.name) {
-    conn.attempts = 0;
-    connect();
-  }
-});
-window.addEventListener('offline', () => {
-  if (!conn.stopped) setBadge('offline');
-});
+// ----------------------------------------------------------------- editing
 
-// ------------------------------------------------------------------ frames
-
-function onFrame(f) {
-  switch (f.type) {
-    case 'snapshot':
-      doc.epoch = f.epoch;
-      doc.seq = f.seq;
-      doc.you = f.you;
-      doc.paper = f.paper;
-      doc.elements = new Map((f.elements || []).map((el) => [el.id, { ...el }]));
-      setPresence(f.presence);
-      renderPaper();
-      renderAllNotes();
-      if (f.paper && f.paper.status === 'final') setFinal();
-      ready();
-      break;
-    case 'resumed':
-      // State is kept; the missed ops follow as op frames.
-      doc.epoch = f.epoch;
-      doc.you = f.you;
-      setPresence(f.presence);
-      ready();
-      break;
-    case 'op':
-    case 'finalized':
-    case 'policy':
-      sequenced(f);
-      break;
-    case 'presence':
-      onPresence(f);
-      break;
-    case 'ack':
-      textRefs.delete(f.ref);
-      break;
-    case 'error':
-      onError(f);
-      break;
-    default:
-      // Frames added by later protocol versions; one with a seq takes its
-      // place in the paper's order.
-      if (typeof f.seq === 'number') sequenced(f);
-      break;
-  }
-  document.body.dataset.seq = String(doc.seq);
+// edit sends an upsert; the client shows it at once and rolls it back if the
+// server refuses it.
+function edit(id, fields) {
+  client.upsert(id, fields).catch((err) => refused(id, fields, err));
 }
 
-// ready runs after the first frame of a connection (snapshot or resumed).
-function ready() {
-  conn.ready = true;
-  conn.attempts = 0;
-  conn.ws.everReady = true;
-  setBadge('connected');
-  for (const frame of outbox.values()) send(frame);
-  outbox.clear();
-}
-
-// sequenced applies op, finalized and policy frames (and any other frame
-// with a seq) exactly once, in seq order.
-function sequenced(f) {
-  if (f.seq <= doc.seq) return; // already applied
-  if (f.seq !== doc.seq + 1) {
-    // A gap never happens on a healthy connection; resuming refills it.
-    reconnectNow();
+// refused tells the person what did not get saved: the text of a note, with
+// a copy button, or a short message for anything else.
+function refused(id, fields, err) {
+  if (err.code === 'closed') return; // the paper is gone: already said
+  if ('text' in fields) {
+    lostText(id, err.code);
     return;
   }
-  doc.seq = f.seq;
-  if (f.type === 'finalized') {
-    setFinal();
-    return;
-  }
-  if (f.type === 'policy') {
-    if (doc.paper) doc.paper.edit = f.edit;
-    return;
-  }
-  if (f.type !== 'op') return;
-  if (f.op === 'upsert') {
-    const el = doc.elements.get(f.id) || { id: f.id };
-    for (const [k, v] of Object.entries(f.fields || {})) {
-      if (k === 'id') continue;
-      if (v === null) delete el[k];
-      else el[k] = v;
-    }
-    doc.elements.set(f.id, el);
-    const mine = doc.you && f.by && f.by.session === doc.you.session;
-    if (mine && f.fields && 'text' in f.fields) released(f.id);
-    renderNote(el);
-  } else if (f.op === 'delete') {
-    doc.elements.delete(f.id);
-    removeNote(f.id);
-  }
+  if (err.code !== 'finalized') toast(`Not saved: ${explain(err.code)}`);
 }
 
-function onError(f) {
-  toast(`${f.code}: ${f.message}`);
-  if (textRefs.has(f.ref)) {
-    const id = textRefs.get(f.ref);
-    textRefs.delete(f.ref);
-    released(id);
-    if (doc.elements.has(id)) renderNote(doc.elements.get(id));
-  }
-  if (f.code === 'finalized') setFinal();
+function explain(code) {
+  return {
+    finalized: 'the paper was finalized before it arrived.',
+    forbidden: 'only the author of this note, or the owner of the paper, may change it.',
+    too_large: 'it is too long.',
+    filtered: 'it contains words this paper does not allow.',
+    invalid: 'the server could not read it.',
+    not_found: 'the note was deleted meanwhile.',
+  }[code] || `the server refused it (${code}).`;
 }
 
-// -------------------------------------------------------------- sending
-
-// send writes a frame now, or queues an edit until the connection is back.
-// Text upserts are counted until their op comes back (see textBusy).
-function send(frame) {
-  if (!conn.ready || !conn.ws) {
-    if (frame.type !== 'presence') queue(frame);
-    return;
-  }
-  const ref = `r${++refCounter}`;
-  conn.ws.send(JSON.stringify({ ...frame, ref }));
-  if (frame.type === 'upsert' && 'text' in frame.fields) {
-    const t = typingOf(frame.id);
-    t.inflight++;
-    textRefs.set(ref, frame.id);
-  }
+// lostText records what the person typed into note id and did not get
+// stored, unless the stored text is the same.
+function lostText(id, code) {
+  const text = typed.get(id);
+  typed.delete(id);
+  if (text === undefined || text === confirmedText(id) || text.trim() === '') return;
+  unsaved.set(id, { text, code });
+  renderUnsaved();
 }
 
-function queue(frame) {
-  const prev = outbox.get(frame.id);
-  if (frame.type === 'upsert' && prev && prev.type === 'upsert') {
-    outbox.set(frame.id, { ...prev, fields: { ...prev.fields, ...frame.fields } });
-  } else {
-    outbox.set(frame.id, frame);
-  }
+function confirmedText(id) {
+  const el = client && client.confirmed.byId.get(id);
+  return el && typeof el.text === 'string' ? el.text : '';
 }
 
-function upsert(id, fields) {
-  send({ type: 'upsert', id, fields });
-}
-
-let presenceTimer = 0;
-let lastPresenceAt = 0;
-let pendingCursor = null;
-
-// sendCursor sends the latest cursor at most every PRESENCE_INTERVAL_MS.
-function sendCursor(x, y) {
-  pendingCursor = { x: Math.round(x), y: Math.round(y) };
-  if (presenceTimer) return;
-  const wait = Math.max(0, lastPresenceAt + PRESENCE_INTERVAL_MS - Date.now());
-  presenceTimer = setTimeout(() => {
-    presenceTimer = 0;
-    lastPresenceAt = Date.now();
-    if (conn.ready) send({ type: 'presence', state: { cursor: pendingCursor } });
-  }, wait);
-}
-
-// ---------------------------------------------------------------- presence
-
-function setPresence(list) {
-  doc.presence = new Map((list || []).map((p) => [p.session, p]));
-  for (const el of cursors.values()) el.remove();
-  cursors.clear();
-  for (const p of doc.presence.values()) renderCursor(p);
-  renderWho();
-}
-
-function onPresence(f) {
-  const p = { session: f.session, user: f.user, name: f.name, state: f.state || {} };
-  if (f.event === 'leave') {
-    doc.presence.delete(f.session);
-    const c = cursors.get(f.session);
-    if (c) c.remove();
-    cursors.delete(f.session);
-  } else {
-    doc.presence.set(f.session, p);
-    renderCursor(p);
-  }
-  renderWho();
-}
-
-function renderCursor(p) {
-  if (doc.you && p.session === doc.you.session) return;
-  const c = p.state && p.state.cursor;
-  let el = cursors.get(p.session);
-  if (!c || !Number.isFinite(c.x) || !Number.isFinite(c.y)) {
-    if (el) el.hidden = true;
-    return;
-  }
-  if (!el) {
-    el = document.createElement('div');
-    el.className = 'cursor';
-    el.dataset.testid = 'cursor';
-    el.setAttribute('aria-hidden', 'true');
-    ui.board.append(el);
-    cursors.set(p.session, el);
-  }
-  el.hidden = false;
-  el.textContent = p.name || 'someone';
-  el.style.transform = `translate(${c.x}px, ${c.y}px)`;
-}
-
-// renderWho lists each person once, however many tabs they have open.
-function renderWho() {
-  const people = new Map();
-  for (const p of doc.presence.values()) people.set(p.user, p.name || 'someone');
-  if (doc.you && !people.has(doc.you.user)) people.set(doc.you.user, doc.you.name);
-  const items = [...people].sort((a, b) => a[1].localeCompare(b[1]));
-  ui.who.replaceChildren(...items.map(([user, name]) => {
-    const li = document.createElement('li');
-    li.dataset.testid = 'who-item';
-    li.textContent = doc.you && user === doc.you.user ? `${name} (you)` : name;
-    return li;
+function renderUnsaved() {
+  ui.unsaved.hidden = unsaved.size === 0;
+  ui.unsavedList.replaceChildren(...[...unsaved.values()].map(({ text, code }) => {
+    const copy = h('button', { className: 'secondary', testid: 'unsaved-copy', text: 'Copy text', attrs: { type: 'button' } });
+    copy.addEventListener('click', async () => {
+      copy.textContent = (await copyText(text)) ? 'Copied' : 'Select the text to copy it';
+    });
+    return h('div', { className: 'unsaved-item' },
+      h('p', { text: `This was not saved: ${explain(code)}` }),
+      h('pre', { testid: 'unsaved-text', text, attrs: { dir: 'auto', tabindex: 0 } }),
+      copy);
   }));
+}
+
+// canEdit: who may change a note. Without server-stamped authors everyone
+// may (the v1 behaviour); with them, its author, an owner session, or anyone
+// when the paper's edit policy is open.
+function canEdit(el) {
+  if (mode !== 'live' || !client || client.final) return false;
+  if (!el.by || !el.by.user) return true;
+  if (ownerSession || (paperInfo && paperInfo.edit === 'open')) return true;
+  return !!client.you && el.by.user === client.you.user;
+}
+
+function canAdd() {
+  return mode === 'live' && !!client && client.status === 'open' && !client.final;
+}
+
+function updateControls() {
+  const live = mode === 'live';
+  ui.add.disabled = !canAdd();
+  ui.emptyAdd.disabled = !canAdd();
+  ui.finalize.hidden = !live || !ownerKey.value || !client || client.final;
+  ui.share.hidden = mode === 'gone';
+  updateEmpty();
 }
 
 // ------------------------------------------------------------------- notes
 
-const num = (v, max) => (Number.isFinite(v) ? Math.min(Math.max(0, Math.round(v)), max) : 0);
-const color = (v) => (typeof v === 'string' && /^#[0-9a-fA-F]{3,8}$/.test(v) ? v : COLORS[0].value);
+function shownElements() {
+  return client ? client.elements.filter((el) => !pendingDeletes.has(el.id)) : [];
+}
 
-function renderPaper() {
-  const p = doc.paper || {};
+function shown(id) {
+  return pendingDeletes.has(id) || !client ? undefined : client.get(id);
+}
+
+function rectOf(el) {
+  const v = views.get(el.id);
+  return { x: coord(el.x), y: coord(el.y), w: NOTE_W, h: v ? Math.max(NOTE_H, v.root.offsetHeight) : NOTE_H };
+}
+
+function renderPaper(p) {
+  if (!p) return;
+  paperInfo = { ...paperInfo, ...p };
   ui.title.textContent = p.title || 'Untitled paper';
   document.title = `${p.title || 'Paper'} · papercast`;
   ui.to.hidden = !p.to;
   ui.to.textContent = p.to ? `To ${p.to}` : '';
+  ui.emptyText.textContent = p.to
+    ? `Be the first to write something for ${p.to}. Add a note, then share the link so others can sign too.`
+    : 'Be the first to write something. Add a note, then share the link so others can sign too.';
 }
 
-function renderAllNotes() {
-  for (const id of [...views.keys()]) if (!doc.elements.has(id)) removeNote(id);
-  for (const el of doc.elements.values()) renderNote(el);
+function renderAll() {
+  if (mode !== 'live') return;
+  const els = shownElements();
+  const ids = new Set(els.map((el) => el.id));
+  for (const id of [...views.keys()]) if (!ids.has(id)) removeNote(id);
+  for (const el of els) renderNote(el);
+  afterRender();
+}
+
+function renderIds(ids) {
+  if (mode !== 'live') return;
+  for (const id of ids) {
+    const el = shown(id);
+    if (el) renderNote(el);
+    else removeNote(id);
+  }
+  afterRender();
+}
+
+function afterRender() {
+  restack();
+  const ext = extent(shownElements().map(rectOf));
+  zoom.resize(ext.w, ext.h);
+  updateEmpty();
+}
+
+function updateEmpty() {
+  ui.empty.hidden = !(mode === 'live' && client && client.status === 'open' && views.size === 0);
+}
+
+const zOf = (el) => {
+  const z = Number.isFinite(el.z) ? el.z : 0;
+  const l = localZ.get(el.id);
+  return l !== undefined && l > z ? l : z;
+};
+
+// restack applies the stacking order (the z field, ties in creation order).
+function restack() {
+  const ranks = stacking(shownElements(), zOf);
+  for (const [id, v] of views) {
+    v.rank = ranks.get(id) || 0;
+    v.root.style.zIndex = String(v.rank);
+  }
 }
 
 function renderNote(el) {
   let v = views.get(el.id);
   const isNew = !v;
   if (!v) v = createNote(el.id);
-  if (!drag || drag.id !== el.id) {
-    if (!keyMoves.has(el.id)) place(v, num(el.x, BOARD_W - NOTE_W), num(el.y, BOARD_H - NOTE_H));
-  }
+  if ((!drag || drag.id !== el.id) && !keyMoves.has(el.id)) place(v, coord(el.x), coord(el.y));
   const c = color(el.color);
-  v.root.style.backgroundColor = c;
-  for (const s of v.swatches) s.setAttribute('aria-pressed', String(s.dataset.color === c));
+  v.root.style.setProperty('--note', c);
+  v.root.dataset.color = c;
+  const mayEdit = canEdit(el);
+  v.root.classList.toggle('editable', mayEdit);
+  v.ta.readOnly = !mayEdit;
+  v.handle.hidden = !mayEdit;
+  v.colorBtn.hidden = !mayEdit;
+  v.del.hidden = !mayEdit;
+  const author = authorName(el, client.you);
+  v.author.textContent = author;
+  v.author.hidden = !author;
+  if (author && el.by) v.author.style.setProperty('--c', userColor(el.by.user));
   const text = typeof el.text === 'string' ? el.text : '';
-  if (!textBusy(el.id) && v.ta.value !== text) setText(v.ta, text);
+  if (!typing.has(el.id)) {
+    if (v.ta.value !== text) setText(v.ta, text);
+    if (typed.get(el.id) === confirmedText(el.id)) typed.delete(el.id);
+  }
+  autosize(v);
   if (isNew && focusOnArrival === el.id) {
     focusOnArrival = '';
     v.ta.focus();
@@ -479,7 +381,7 @@ function renderNote(el) {
 }
 
 // setText replaces a note's text, keeping the caret where it was if the
-// user is in that note.
+// person is in that note.
 function setText(ta, text) {
   if (document.activeElement !== ta) {
     ta.value = text;
@@ -490,119 +392,263 @@ function setText(ta, text) {
   ta.setSelectionRange(Math.min(a, text.length), Math.min(b, text.length));
 }
 
+// autosize lets a note grow with its text, up to the CSS max-height; past
+// that the text scrolls inside the note. The counter shows near the limit.
+function autosize(v) {
+  const ta = v.ta;
+  ta.style.height = 'auto';
+  ta.style.height = `${ta.scrollHeight + 2}px`;
+  v.root.classList.toggle('scrolls', ta.scrollHeight > ta.clientHeight + 2);
+  const n = ta.value.length;
+  v.counter.hidden = n < COUNTER_FROM;
+  v.counter.textContent = `${n.toLocaleString('en')} / ${MAX_TEXT.toLocaleString('en')}`;
+  v.counter.classList.toggle('full', n >= MAX_TEXT);
+}
+
 function place(v, x, y) {
   v.root.style.transform = `translate(${x}px, ${y}px)`;
   v.root.dataset.x = String(x);
   v.root.dataset.y = String(y);
 }
 
+// removeNote takes a note off the board. If it held the keyboard focus, the
+// focus moves to the next note (or the previous, or the Add button) rather
+// than falling to the page.
 function removeNote(id) {
   const v = views.get(id);
   if (!v) return;
-  const t = typing.get(id);
-  if (t) clearTimeout(t.timer);
+  const hadFocus = v.root.contains(document.activeElement);
+  const next = hadFocus ? neighbour(id) : null;
+  clearTimeout(typing.get(id));
   typing.delete(id);
   clearTimeout(keyMoves.get(id));
   keyMoves.delete(id);
   if (drag && drag.id === id) drag = null;
+  if (paletteFor === id) closePalette(false);
   v.root.remove();
   views.delete(id);
+  if (hadFocus) {
+    if (next) next.ta.focus();
+    else if (!ui.add.disabled) ui.add.focus();
+    else ui.share.focus();
+  }
 }
 
-function button(cls, label, text, testid) {
-  const b = document.createElement('button');
-  b.type = 'button';
-  b.className = cls;
-  b.setAttribute('aria-label', label);
-  b.title = label;
-  b.textContent = text;
-  b.dataset.testid = testid;
-  return b;
+function neighbour(id) {
+  const order = [...views.keys()];
+  const i = order.indexOf(id);
+  const pick = order[i + 1] || order[i - 1];
+  return pick ? views.get(pick) : null;
 }
 
 function createNote(id) {
-  const root = document.createElement('article');
-  root.className = 'note';
-  root.dataset.testid = 'note';
-  root.dataset.id = id;
+  const root = h('article', { className: 'note', testid: 'note', dataset: { id }, attrs: { 'aria-label': 'Note' } });
+  const handle = button('handle', 'Move note: drag, or use the arrow keys', '', 'note-handle');
+  handle.append(gripIcon());
+  const author = h('span', { className: 'author', testid: 'note-author', attrs: { dir: 'auto' } });
+  const colorBtn = button('color-btn', 'Change color', '', 'note-color');
+  colorBtn.setAttribute('aria-haspopup', 'true');
+  colorBtn.setAttribute('aria-expanded', 'false');
+  colorBtn.append(h('span', { className: 'dot' }));
+  const del = button('delete', 'Delete note', '×', 'note-delete');
+  const bar = h('div', { className: 'note-bar' }, handle, author, colorBtn, del);
 
-  const bar = document.createElement('div');
-  bar.className = 'note-bar';
-  const handle = button('handle', 'Move note: drag, or use the arrow keys', '⠿', 'note-handle');
-  const swatchBox = document.createElement('span');
-  swatchBox.className = 'swatches edit-only';
-  const swatches = COLORS.map((c) => {
-    const s = button('swatch', `Color ${c.name}`, '', `swatch-${c.name}`);
-    s.dataset.color = c.value;
-    s.style.backgroundColor = c.value;
-    s.addEventListener('click', () => upsert(id, { color: c.value }));
-    return s;
+  const ta = h('textarea', {
+    testid: 'note-text',
+    attrs: { 'aria-label': 'Note text', dir: 'auto', maxlength: MAX_TEXT, placeholder: 'Write something…', rows: 4 },
   });
-  swatchBox.append(...swatches);
-  const del = button('delete edit-only', 'Delete note', '×', 'note-delete');
-  del.addEventListener('click', () => send({ type: 'delete', id }));
-  bar.append(handle, swatchBox, del);
+  const counter = h('span', { className: 'counter', testid: 'note-counter', attrs: { 'aria-live': 'polite' } });
+  const cut = h('p', { className: 'cut', testid: 'note-cut', attrs: { role: 'status' } });
+  cut.hidden = true;
+  const foot = h('div', { className: 'note-foot' }, counter);
+  const confirmDel = button('danger', 'Delete this note', 'Delete', 'note-confirm-delete');
+  const keep = button('secondary', 'Keep this note', 'Keep', 'note-confirm-cancel');
+  const confirm = h('div', { className: 'confirm', testid: 'note-confirm', attrs: { role: 'group', 'aria-label': 'Delete this note?' } },
+    h('p', { text: 'Delete this note?' }), h('div', { className: 'row' }, confirmDel, keep));
+  confirm.hidden = true;
+  root.append(bar, ta, foot, cut, confirm);
 
-  const ta = document.createElement('textarea');
-  ta.dataset.testid = 'note-text';
-  ta.setAttribute('aria-label', 'Note text');
-  ta.maxLength = 1000; // keeps the value well inside the 4 KiB field limit
-  ta.placeholder = 'Write something…';
-  ta.readOnly = doc.final;
-  ta.addEventListener('input', () => onType(id));
-
-  handle.disabled = doc.final;
+  root.addEventListener('pointerdown', () => raise(id, 0), true);
+  root.addEventListener('focusin', () => raise(id, RAISE_DEBOUNCE_MS));
+  ta.addEventListener('input', () => {
+    cut.hidden = true;
+    onType(id);
+  });
+  ta.addEventListener('paste', (ev) => {
+    const text = ev.clipboardData && ev.clipboardData.getData('text/plain');
+    if (typeof text === 'string' && insertLimited(id, text)) ev.preventDefault();
+  });
+  ta.addEventListener('beforeinput', (ev) => {
+    let text = ev.data;
+    if (text == null && ev.dataTransfer) text = ev.dataTransfer.getData('text/plain');
+    if (ev.inputType.startsWith('insert') && typeof text === 'string' && insertLimited(id, text)) ev.preventDefault();
+  });
   handle.addEventListener('pointerdown', (ev) => startDrag(ev, id));
   handle.addEventListener('keydown', (ev) => keyMove(ev, id));
+  colorBtn.addEventListener('click', () => openPalette(id, colorBtn));
+  del.addEventListener('click', () => {
+    confirm.hidden = false;
+    confirmDel.focus();
+  });
+  keep.addEventListener('click', () => {
+    confirm.hidden = true;
+    del.focus();
+  });
+  confirm.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape') keep.click();
+  });
+  confirmDel.addEventListener('click', () => deleteWithUndo(id));
 
-  root.append(bar, ta);
   ui.board.append(root);
-  const v = { root, ta, handle, swatches };
+  const v = { root, ta, handle, colorBtn, del, author, counter, cut, confirm, rank: 0 };
   views.set(id, v);
   return v;
 }
 
-// A note's text is "busy" while the user's latest keystrokes have not come
-// back from the server: remote text is stored but not shown until then.
-function textBusy(id) {
-  const t = typing.get(id);
-  const queued = outbox.get(id);
-  return Boolean((t && (t.timer || t.inflight > 0)) || (queued && queued.fields && 'text' in queued.fields));
-}
-
-function typingOf(id) {
-  let t = typing.get(id);
-  if (!t) {
-    t = { timer: 0, inflight: 0 };
-    typing.set(id, t);
+function gripIcon() {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('width', '18');
+  svg.setAttribute('height', '18');
+  svg.setAttribute('aria-hidden', 'true');
+  for (const [x, y] of [[9, 6], [15, 6], [9, 12], [15, 12], [9, 18], [15, 18]]) {
+    const c = document.createElementNS(ns, 'circle');
+    c.setAttribute('cx', String(x));
+    c.setAttribute('cy', String(y));
+    c.setAttribute('r', '1.8');
+    c.setAttribute('fill', 'currentColor');
+    svg.append(c);
   }
-  return t;
+  return svg;
 }
 
-function released(id) {
-  const t = typing.get(id);
-  if (t && t.inflight > 0) t.inflight--;
+// insertLimited handles an insertion that would take the note past
+// MAX_TEXT characters: it inserts what fits and says what was cut, instead
+// of the browser's silent truncation. It reports whether it took over.
+function insertLimited(id, text) {
+  const v = views.get(id);
+  if (!v || v.ta.readOnly) return false;
+  const ta = v.ta;
+  const keep = ta.value.length - (ta.selectionEnd - ta.selectionStart);
+  if (keep + text.length <= MAX_TEXT) return false;
+  let part = text.slice(0, Math.max(0, MAX_TEXT - keep));
+  if (/[\uD800-\uDBFF]$/.test(part)) part = part.slice(0, -1); // never half an emoji
+  if (part) ta.setRangeText(part, ta.selectionStart, ta.selectionEnd, 'end');
+  const lost = text.length - part.length;
+  v.cut.textContent = `Cut: a note holds ${MAX_TEXT.toLocaleString('en')} characters, so ${lost.toLocaleString('en')} of the ${text.length.toLocaleString('en')} you added were left out.`;
+  v.cut.hidden = false;
+  if (part) onType(id);
+  else autosize(v);
+  return true;
 }
 
 function onType(id) {
-  if (doc.final) return;
-  const t = typingOf(id);
-  clearTimeout(t.timer);
-  t.timer = setTimeout(() => {
-    t.timer = 0;
-    const v = views.get(id);
-    if (v) upsert(id, { text: v.ta.value });
-  }, TYPE_DEBOUNCE_MS);
+  const v = views.get(id);
+  if (!v || mode !== 'live') return;
+  typed.set(id, v.ta.value);
+  autosize(v);
+  clearTimeout(typing.get(id));
+  typing.set(id, setTimeout(() => sendText(id), TYPE_DEBOUNCE_MS));
 }
 
-function boardPoint(ev) {
-  const r = ui.board.getBoundingClientRect();
-  return { x: ev.clientX - r.left, y: ev.clientY - r.top };
+function sendText(id) {
+  clearTimeout(typing.get(id));
+  typing.delete(id);
+  const text = typed.get(id);
+  if (text !== undefined && mode === 'live') edit(id, { text });
 }
+
+// flushLocal sends at once what waits for a pause: text, arrow-key moves
+// and deletes still in their undo time.
+function flushLocal() {
+  for (const id of [...typing.keys()]) sendText(id);
+  for (const [id, t] of [...keyMoves]) {
+    clearTimeout(t);
+    keyMoves.delete(id);
+    const v = views.get(id);
+    if (v) edit(id, { x: Number(v.root.dataset.x), y: Number(v.root.dataset.y) });
+  }
+  for (const id of [...pendingDeletes.keys()]) commitDelete(id);
+}
+
+// raise brings a note to the front: for everyone (its z field) when we may
+// change it, else on this screen only.
+function raise(id, delay) {
+  clearTimeout(raiseTimer);
+  const go = () => {
+    const v = views.get(id);
+    const el = shown(id);
+    if (!v || !el || mode !== 'live' || v.rank === views.size) return;
+    const els = shownElements();
+    let top = topZ(els);
+    for (const z of localZ.values()) top = Math.max(top, z);
+    if (canEdit(el) && client.status === 'open') edit(id, { z: top + 1 });
+    else {
+      localZ.set(id, top + 1);
+      restack();
+    }
+  };
+  if (delay) raiseTimer = setTimeout(go, delay);
+  else go();
+}
+
+// ------------------------------------------------------------ add and place
+
+function addNote() {
+  if (!canAdd()) return;
+  const id = newId();
+  const els = shownElements();
+  const spot = freeSpot(els.map(rectOf), zoom.view());
+  focusOnArrival = id;
+  autoPlaced.set(id, { at: Date.now(), moves: 0 });
+  edit(id, { text: '', x: spot.x, y: spot.y, color: noteColor(client.you ? client.you.user : me.user), z: topZ(els) + 1 });
+}
+
+function scheduleSettle() {
+  if (autoPlaced.size === 0 || settleTimer) return;
+  settleTimer = setTimeout(() => {
+    settleTimer = 0;
+    settle();
+  }, 120);
+}
+
+// settle resolves collisions of notes added at the same moment by different
+// people (each placed theirs on the same free spot): the note created later
+// moves, by its own author's page, so no two pages fight over one note. It
+// moves to one of a few free places picked at random, so that two pages
+// moving notes at once rarely pick the same place again.
+function settle() {
+  if (mode !== 'live' || client.status !== 'open') return;
+  const index = new Map(client.confirmed.order.map((id, i) => [id, i]));
+  const els = shownElements();
+  const rects = new Map(els.map((el) => [el.id, rectOf(el)]));
+  const now = Date.now();
+  for (const [id, a] of [...autoPlaced]) {
+    if (now - a.at > SETTLE_MS || a.moves >= SETTLE_MOVES) {
+      autoPlaced.delete(id);
+      continue;
+    }
+    const mine = index.get(id);
+    const r = rects.get(id);
+    if (mine === undefined || !r || client.pendingCount > 0) continue;
+    const hit = [...rects].some(([other, o]) => other !== id && (index.get(other) ?? Infinity) < mine && overlaps(r, o));
+    if (!hit) continue;
+    a.moves++;
+    rects.delete(id);
+    const spots = freeSpots([...rects.values()], zoom.view(), { w: r.w, h: r.h }, 6);
+    const spot = spots[Math.floor(Math.random() * spots.length)];
+    rects.set(id, { ...r, x: spot.x, y: spot.y });
+    edit(id, { x: spot.x, y: spot.y });
+  }
+  if (autoPlaced.size > 0) scheduleSettle();
+}
+
+// ------------------------------------------------------------- move a note
 
 function startDrag(ev, id) {
-  if (doc.final || ev.button !== 0) return;
   const v = views.get(id);
+  if (!v || v.handle.hidden || ev.button !== 0) return;
   ev.preventDefault();
   v.handle.setPointerCapture(ev.pointerId);
   const x = Number(v.root.dataset.x);
@@ -611,8 +657,8 @@ function startDrag(ev, id) {
   v.root.classList.add('dragging');
   const move = (e) => {
     if (!drag || e.pointerId !== drag.pointerId) return;
-    drag.x = num(drag.origX + e.clientX - drag.startX, BOARD_W - NOTE_W);
-    drag.y = num(drag.origY + e.clientY - drag.startY, BOARD_H - NOTE_H);
+    drag.x = Math.min(MAX_POS, Math.max(0, Math.round(drag.origX + (e.clientX - drag.startX) / zoom.z)));
+    drag.y = Math.min(MAX_POS, Math.max(0, Math.round(drag.origY + (e.clientY - drag.startY) / zoom.z)));
     drag.moved = drag.moved || drag.x !== drag.origX || drag.y !== drag.origY;
     place(v, drag.x, drag.y);
   };
@@ -624,10 +670,12 @@ function startDrag(ev, id) {
     const d = drag;
     drag = null;
     if (!d || d.id !== id) return;
-    if (e.type === 'pointerup' && d.moved && !doc.final) {
-      upsert(id, { x: d.x, y: d.y });
-    } else if (doc.elements.has(id)) {
-      renderNote(doc.elements.get(id));
+    if (e.type === 'pointerup' && d.moved && mode === 'live') {
+      autoPlaced.delete(id);
+      edit(id, { x: d.x, y: d.y });
+    } else {
+      const el = shown(id);
+      if (el) renderNote(el);
     }
   };
   v.handle.addEventListener('pointermove', move);
@@ -638,62 +686,237 @@ function startDrag(ev, id) {
 function keyMove(ev, id) {
   const steps = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
   const step = steps[ev.key];
-  if (!step || doc.final) return;
-  ev.preventDefault();
   const v = views.get(id);
+  if (!step || !v || mode !== 'live') return;
+  ev.preventDefault();
   const d = ev.shiftKey ? 50 : 10;
-  const x = num(Number(v.root.dataset.x) + step[0] * d, BOARD_W - NOTE_W);
-  const y = num(Number(v.root.dataset.y) + step[1] * d, BOARD_H - NOTE_H);
+  const x = coord(Number(v.root.dataset.x) + step[0] * d);
+  const y = coord(Number(v.root.dataset.y) + step[1] * d);
   place(v, x, y);
+  autoPlaced.delete(id);
   clearTimeout(keyMoves.get(id));
   keyMoves.set(id, setTimeout(() => {
     keyMoves.delete(id);
-    upsert(id, { x: Number(v.root.dataset.x), y: Number(v.root.dataset.y) });
+    edit(id, { x: Number(v.root.dataset.x), y: Number(v.root.dataset.y) });
   }, KEY_MOVE_DEBOUNCE_MS));
+}
+
+// ------------------------------------------------------------------ colors
+
+function buildPalette() {
+  ui.palette.replaceChildren(...PALETTE.map((c) => {
+    const s = button('swatch', `Color ${c.name}`, '', `swatch-${c.name}`);
+    s.dataset.color = c.value;
+    s.style.setProperty('--note', c.value);
+    s.addEventListener('click', () => {
+      const id = paletteFor;
+      closePalette(true);
+      if (id && shown(id)) edit(id, { color: c.value });
+    });
+    return s;
+  }));
+  ui.palette.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape') closePalette(true);
+  });
+  document.addEventListener('pointerdown', (ev) => {
+    if (!ui.palette.hidden && !ui.palette.contains(ev.target) && !ev.target.closest('.color-btn')) closePalette(false);
+  });
+}
+
+function openPalette(id, btn) {
+  if (paletteFor === id) {
+    closePalette(true);
+    return;
+  }
+  closePalette(false);
+  const el = shown(id);
+  if (!el) return;
+  paletteFor = id;
+  btn.setAttribute('aria-expanded', 'true');
+  const current = color(el.color);
+  for (const s of ui.palette.children) s.setAttribute('aria-pressed', String(s.dataset.color === current));
+  ui.palette.hidden = false;
+  const r = btn.getBoundingClientRect();
+  const p = ui.palette.getBoundingClientRect();
+  const left = Math.min(window.innerWidth - p.width - 8, Math.max(8, r.right - p.width));
+  const top = r.bottom + 6 + p.height < window.innerHeight ? r.bottom + 6 : Math.max(8, r.top - 6 - p.height);
+  ui.palette.style.transform = `translate(${Math.round(left)}px, ${Math.round(top)}px)`;
+  (ui.palette.querySelector('[aria-pressed=true]') || ui.palette.firstChild).focus();
+}
+
+function closePalette(refocus) {
+  const v = views.get(paletteFor);
+  paletteFor = '';
+  ui.palette.hidden = true;
+  if (v) {
+    v.colorBtn.setAttribute('aria-expanded', 'false');
+    if (refocus) v.colorBtn.focus();
+  }
+}
+
+// ------------------------------------------------------------------ delete
+
+// deleteWithUndo hides the note at once and deletes it when the undo time
+// runs out (or the page is left): an undo then needs no re-creation, so the
+// note keeps its author and its place in the order.
+function deleteWithUndo(id) {
+  if (!shown(id)) return;
+  const dismiss = toast('Note deleted.', { action: 'Undo', onAction: () => undoDelete(id), ms: UNDO_MS, testid: 'undo' });
+  pendingDeletes.set(id, { timer: setTimeout(() => commitDelete(id), UNDO_MS), dismiss });
+  autoPlaced.delete(id);
+  renderIds([id]);
+}
+
+function commitDelete(id) {
+  const p = pendingDeletes.get(id);
+  if (!p) return;
+  clearTimeout(p.timer);
+  pendingDeletes.delete(id);
+  if (mode === 'live' && client.get(id)) {
+    client.delete(id).catch((err) => {
+      if (err.code !== 'not_found' && err.code !== 'closed') toast(`Not deleted: ${explain(err.code)}`);
+    });
+  }
+}
+
+function undoDelete(id) {
+  const p = pendingDeletes.get(id);
+  if (!p) return;
+  clearTimeout(p.timer);
+  pendingDeletes.delete(id);
+  renderIds([id]);
+  const v = views.get(id);
+  if (v) v.ta.focus();
+}
+
+window.addEventListener('pagehide', () => {
+  for (const id of [...pendingDeletes.keys()]) commitDelete(id);
+  for (const id of [...typing.keys()]) sendText(id);
+});
+
+// ---------------------------------------------------------------- presence
+
+function onPresence({ event, entry, session }) {
+  renderWho();
+  if (mode !== 'live') return;
+  if (event === 'leave') removeCursor(session);
+  else if (event === 'join' || event === 'update') renderCursor(entry);
+  else {
+    clearCursors();
+    for (const p of client.presence.values()) renderCursor(p);
+  }
+}
+
+// renderWho lists each person once, however many tabs they have open, and
+// nobody while disconnected (the client clears presence then).
+function renderWho() {
+  const people = new Map();
+  if (client && mode === 'live') for (const p of client.presence.values()) people.set(p.user, p.name || 'someone');
+  const you = client && client.you;
+  const items = [...people].sort((a, b) => a[1].localeCompare(b[1]));
+  ui.who.replaceChildren(...items.map(([user, name]) => {
+    const li = h('li', { testid: 'who-item', text: you && user === you.user ? `${name} (you)` : name, attrs: { dir: 'auto', title: name } });
+    li.dataset.initial = [...name.trim()][0] || '?';
+    li.style.setProperty('--c', userColor(user));
+    return li;
+  }));
+}
+
+function renderCursor(p) {
+  if (!p || mode !== 'live' || (client.you && p.session === client.you.session)) return;
+  const c = p.state && p.state.cursor;
+  let el = cursors.get(p.session);
+  if (!c || !Number.isFinite(c.x) || !Number.isFinite(c.y)) {
+    if (el) el.hidden = true;
+    return;
+  }
+  if (!el) {
+    el = h('div', { className: 'cursor', testid: 'cursor', attrs: { 'aria-hidden': 'true', dir: 'auto' } });
+    ui.board.append(el);
+    cursors.set(p.session, el);
+  }
+  el.hidden = false;
+  el.textContent = p.name || 'someone';
+  el.dataset.user = p.user;
+  el.style.setProperty('--c', userColor(p.user));
+  el.style.transform = `translate(${Math.round(c.x)}px, ${Math.round(c.y)}px)`;
+}
+
+function removeCursor(session) {
+  const el = cursors.get(session);
+  if (el) el.remove();
+  cursors.delete(session);
+}
+
+function clearCursors() {
+  for (const el of cursors.values()) el.remove();
+  cursors.clear();
+}
+
+// ------------------------------------------------------------------- zoom
+
+function showZoom(z) {
+  ui.zoomLevel.textContent = `${Math.round(z * 100)}%`;
+}
+
+function zoomStep(dir) {
+  if (mode === 'card') card.step(dir);
+  else zoom.set(nextZoom(zoom.z, dir));
+}
+
+function zoomFit() {
+  if (mode === 'card') card.fit();
+  else zoom.fit(bounds(shownElements().map(rectOf)));
+}
+
+function zoomReset() {
+  if (mode === 'card') card.reset();
+  else zoom.set(1);
+}
+
+// ------------------------------------------------------------------- share
+
+function shareLinks() {
+  const share = new URL(`/p/${encodeURIComponent(paperId)}`, location.href).href;
+  return { share, owner: ownerKey.value ? `${share}#owner=${encodeURIComponent(ownerKey.value)}` : '' };
+}
+
+async function openShare() {
+  const { share, owner } = shareLinks();
+  ui.shareUrl.value = share;
+  ui.ownerShare.hidden = !owner;
+  ui.ownerUrl.value = owner;
+  ui.shareCopy.textContent = 'Copy';
+  ui.ownerCopy.textContent = 'Copy';
+  ui.shareDialog.showModal();
+  ui.shareUrl.select();
+  // Sharing is what the button is for: copy at once.
+  ui.shareCopy.textContent = (await copyText(share)) ? 'Copied' : 'Copy';
 }
 
 // ---------------------------------------------------------- final and owner
 
-function setReadOnly(on) {
-  document.body.classList.toggle('read-only', on);
-  for (const v of views.values()) {
-    v.ta.readOnly = on;
-    v.handle.disabled = on;
-  }
-  if (on && drag) {
-    const v = views.get(drag.id);
-    drag = null;
-    if (v) v.root.classList.remove('dragging');
-  }
-  ui.add.disabled = on || !conn.ready;
-  ui.finalize.hidden = on || !ownerKey;
-}
-
-function setFinal() {
-  if (doc.final) return;
-  doc.final = true;
-  if (doc.paper) doc.paper.status = 'final';
-  for (const t of typing.values()) clearTimeout(t.timer);
-  typing.clear();
-  outbox.clear();
-  ui.finalBanner.hidden = false;
-  setReadOnly(true);
-  renderAllNotes();
-}
-
+// finalize is the owner's: every edit of this page is sent and answered
+// first, so nothing typed a moment ago is lost to the finalize.
 async function finalize() {
-  if (!confirm('Finalize this paper? Nobody will be able to change it afterwards.')) return;
+  if (!confirm('Finalize this paper? Nobody will be able to change it afterwards, and everyone sees the finished card.')) return;
   ui.finalize.disabled = true;
   try {
+    flushLocal();
+    let timer = 0;
+    await Promise.race([client.flush(), new Promise((r) => { timer = setTimeout(r, FLUSH_TIMEOUT_MS); })]);
+    clearTimeout(timer);
     const res = await fetch(`/v1/papers/${encodeURIComponent(paperId)}/finalize`, {
       method: 'POST',
-      headers: { Authorization: `Bearer ${ownerKey}` },
+      headers: { Authorization: `Bearer ${ownerKey.value}` },
     });
-    if (res.ok || res.status === 409) {
-      setFinal();
+    const data = await res.json().catch(() => ({}));
+    if (res.ok) {
+      enterFinal(data);
       return;
     }
-    const data = await res.json().catch(() => ({}));
+    if (res.status === 409) return; // already final: the finalized frame shows the card
+    if (res.status === 403) forgetOwnerKey();
     toast(`Could not finalize: ${(data.error && data.error.message) || `the server answered ${res.status}`}`);
   } catch (err) {
     toast(`Could not finalize: ${err.message}`);
@@ -702,42 +925,97 @@ async function finalize() {
   }
 }
 
-// ------------------------------------------------------------------- toasts
+// enterFinal turns the board into the finished card: from the finalize
+// answer (doc) or from the client's confirmed document. Text still waiting
+// to be sent can no longer be stored: the person is shown it.
+function enterFinal(doc) {
+  if (mode === 'card' || mode === 'gone') return;
+  for (const [id, t] of typing) {
+    clearTimeout(t);
+    lostText(id, 'finalized');
+  }
+  typing.clear();
+  for (const t of keyMoves.values()) clearTimeout(t);
+  keyMoves.clear();
+  for (const p of pendingDeletes.values()) {
+    clearTimeout(p.timer);
+    p.dismiss();
+  }
+  pendingDeletes.clear();
+  drag = null;
+  closePalette(false);
+  if (client && client.status === 'open') client.setPresence({}); // no cursor of ours any more
+  const paper = doc || { ...paperInfo, ...client.paper };
+  const elements = doc ? doc.elements : client.confirmed.order.map((id) => client.confirmed.byId.get(id));
+  showCard(paper, elements);
+}
 
-function toast(message) {
-  const el = document.createElement('div');
-  el.className = 'toast';
-  el.dataset.testid = 'toast';
-  el.setAttribute('role', 'alert');
-  el.textContent = message;
-  ui.toasts.append(el);
-  while (ui.toasts.children.length > 3) ui.toasts.firstChild.remove();
-  setTimeout(() => el.remove(), TOAST_MS);
+function showCard(paper, elements) {
+  renderPaper(paper);
+  setMode('card');
+  for (const v of views.values()) v.root.remove();
+  views.clear();
+  clearCursors();
+  renderWho();
+  card.show(paper, elements, client && client.you);
+}
+
+function setMode(m) {
+  mode = m;
+  document.body.dataset.mode = m;
+  $('card').hidden = m !== 'card';
+  ui.zoomBar.hidden = m !== 'live' && m !== 'card';
+  updateControls();
 }
 
 // -------------------------------------------------------------------- start
 
-function addNote() {
-  if (doc.final || !conn.ready) return;
-  const id = `n${randomHex(8)}`;
-  const x = num(ui.scroll.scrollLeft + 40 + Math.random() * 240, BOARD_W - NOTE_W);
-  const y = num(ui.scroll.scrollTop + 40 + Math.random() * 160, BOARD_H - NOTE_H);
-  focusOnArrival = id;
-  upsert(id, { text: '', x, y, color: COLORS[0].value });
-}
-
-function start() {
-  ui.board.style.width = `${BOARD_W}px`;
-  ui.board.style.height = `${BOARD_H}px`;
+async function start() {
+  buildPalette();
   ui.add.addEventListener('click', addNote);
+  ui.emptyAdd.addEventListener('click', addNote);
   ui.finalize.addEventListener('click', finalize);
-  ui.finalize.hidden = !ownerKey;
-  ui.board.addEventListener('pointermove', (ev) => {
-    const p = boardPoint(ev);
-    sendCursor(p.x, p.y);
+  ui.share.addEventListener('click', openShare);
+  ui.shareCopy.addEventListener('click', async () => {
+    ui.shareCopy.textContent = (await copyText(ui.shareUrl.value)) ? 'Copied' : 'Select and copy';
   });
+  ui.ownerCopy.addEventListener('click', async () => {
+    ui.ownerCopy.textContent = (await copyText(ui.ownerUrl.value)) ? 'Copied' : 'Select and copy';
+  });
+  ui.unsavedClose.addEventListener('click', () => {
+    unsaved.clear();
+    renderUnsaved();
+  });
+  ui.zoomIn.addEventListener('click', () => zoomStep(1));
+  ui.zoomOut.addEventListener('click', () => zoomStep(-1));
+  ui.zoomLevel.addEventListener('click', zoomReset);
+  ui.zoomFit.addEventListener('click', zoomFit);
+  ui.board.addEventListener('pointermove', (ev) => {
+    if (mode !== 'live' || !client || client.status !== 'open') return;
+    const p = zoom.toBoard(ev.clientX, ev.clientY);
+    client.setPresence({ cursor: { x: Math.round(p.x), y: Math.round(p.y) } });
+  });
+  zoom.resize(extent([]).w, extent([]).h);
   if (!paperId) {
-    stop('This address names no paper.');
+    gone('This address names no paper.');
+    return;
+  }
+  // The document first: a final paper is shown as its card without asking
+  // for a name or opening a live connection.
+  let doc = null;
+  try {
+    const res = await fetch(`/v1/papers/${encodeURIComponent(paperId)}`, { cache: 'no-store' });
+    if (res.status === 404) {
+      gone('There is no paper at this address.');
+      return;
+    }
+    if (res.ok) doc = await res.json();
+  } catch {
+    // Unreachable for now: the live connection keeps trying.
+  }
+  if (doc) renderPaper(doc);
+  if (doc && doc.status === 'final') {
+    showCard(doc, doc.elements || []);
     return;
   }
   if (me.name) connect();

@@ -1,6 +1,9 @@
 // Landing page: create a paper through REST v1 and show its links.
-// The owner key goes into the URL fragment (#owner=...), which browsers
-// never send to a server, so it stays out of request lines and logs.
+// The owner key is kept in this browser (localStorage, per paper), so the
+// board here has owner powers without it in any address. The owner link for
+// other devices carries it in the fragment (#owner=...), which browsers never
+// send to a server; the board reads it from there once, keeps it and strips
+// it from the address bar.
 
 const form = document.getElementById('create');
 const errorBox = document.getElementById('create-error');
@@ -34,6 +37,11 @@ form.addEventListener('submit', async (ev) => {
 });
 
 function show(paper) {
+  try {
+    localStorage.setItem(`papercast.owner.${paper.id}`, paper.ownerKey);
+  } catch {
+    // Storage disabled: the owner link still carries the key.
+  }
   const share = new URL(`/p/${encodeURIComponent(paper.id)}`, location.href);
   const owner = new URL(share);
   owner.hash = `owner=${encodeURIComponent(paper.ownerKey)}`;
