@@ -58,8 +58,8 @@ bench: build ## Go benchmarks of the hot path, the load scenarios and their char
 soak: build ## long steady load to catch slow leaks (SOAK=10m)
 	./$(BIN) loadtest --spawn 2 --sessions 2000 --papers 200 --rate 1 --duration $(or $(SOAK),10m) --out bin/soak.json
 
-test-e2e: build ## browser test in headless Chromium (Playwright)
-	cd web/e2e && npm ci --no-audit --no-fund && node e2e.mjs
+test-e2e: build ## the board's geometry under node --test, then the browser specs in headless Chromium (Playwright)
+	cd web/e2e && npm ci --no-audit --no-fund && node --test layout.test.mjs && node e2e.mjs
 
 # Redocly's recommended rules, version pinned in docs/lint/package-lock.json;
 # exceptions and their reasons are in docs/lint/redocly.yaml.
