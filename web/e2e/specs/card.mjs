@@ -3,10 +3,17 @@
 // the card shows the title, "To", and every note whole, in any script; notes
 // that overlapped on the board are arranged so none covers another; "as
 // placed" keeps the board's composition; zoom and fit-to-screen work; the
-// downloads link to the server's card.png and card.pdf. On a phone the card
-// is one column of readable notes.
+// download links give the server's card.png and card.pdf, neither blank. On
+// a phone the card is one column of readable notes.
 
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { overlappingPairs } from '../harness.mjs';
+
+const run = promisify(execFile);
 
 const long = 'We could not have shipped without you. '.repeat(20).trim();
 const batches = [
@@ -59,6 +66,43 @@ export default async function card(t) {
   check(await sam.getByTestId('download-png').getAttribute('href') === `/v1/papers/${paper.id}/card.png`, 'Download as PNG links to card.png');
   check(await sam.getByTestId('download-pdf').getAttribute('href') === `/v1/papers/${paper.id}/card.pdf`, 'Download as PDF links to card.pdf');
   await t.shoot(sam, 'arranged');
+
+  // The downloads, as a person gets them: click, receive a file.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'papercast-card-'));
+  try {
+    const [png] = await Promise.all([sam.waitForEvent('download', { timeout: 30_000 }), sam.getByTestId('download-png').click()]);
+    const pngFile = path.join(tmp, 'card.png');
+    await png.saveAs(pngFile);
+    const pngBytes = fs.readFileSync(pngFile);
+    check(pngBytes.subarray(1, 4).toString() === 'PNG' && pngBytes.length > 20_000, `card.png is a PNG of some size (${pngBytes.length} bytes)`);
+    // Not blank: the page decodes it (same origin, so its CSP allows it) and counts its colors.
+    const colors = await sam.evaluate(async (src) => {
+      const img = new Image();
+      img.src = src;
+      await img.decode();
+      const c = document.createElement('canvas');
+      c.width = img.naturalWidth;
+      c.height = img.naturalHeight;
+      const g = c.getContext('2d');
+      g.drawImage(img, 0, 0);
+      const d = g.getImageData(0, 0, c.width, c.height).data;
+      const seen = new Set();
+      for (let i = 0; i < d.length; i += 4 * 97) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+      return seen.size;
+    }, await sam.getByTestId('download-png').getAttribute('href'));
+    check(colors > 20, `card.png is not blank (${colors} colors sampled)`);
+
+    const [pdf] = await Promise.all([sam.waitForEvent('download', { timeout: 30_000 }), sam.getByTestId('download-pdf').click()]);
+    const pdfFile = path.join(tmp, 'card.pdf');
+    await pdf.saveAs(pdfFile);
+    check(fs.readFileSync(pdfFile).subarray(0, 5).toString() === '%PDF-', 'card.pdf is a PDF');
+    const { stdout } = await run('pdfinfo', [pdfFile]);
+    check(/Pages:\s+1\b/.test(stdout), `card.pdf has one page: ${stdout}`);
+    await run('pdftoppm', ['-png', '-r', '20', '-singlefile', pdfFile, path.join(tmp, 'page')]);
+    check(fs.statSync(path.join(tmp, 'page.png')).size > 2_000, 'card.pdf renders to a page that is not empty');
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 
   const level = async () => parseInt(await sam.getByTestId('zoom-level').textContent(), 10);
   const before = await level();
