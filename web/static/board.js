@@ -171,7 +171,7 @@ function onChange({ reason, ids }) {
     enterFinal(null);
     return;
   }
-  if (ids === null || reason === 'snapshot') renderAll();
+  if (ids === null || reason === 'snapshot' || reason === 'policy') renderAll(); // the policy decides who may edit what
   else renderIds(ids);
   scheduleSettle();
 }
