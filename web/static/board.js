@@ -20,7 +20,7 @@ const TYPE_DEBOUNCE_MS = 150; // one upsert per pause in typing
 const KEY_MOVE_DEBOUNCE_MS = 300; // arrow keys repeat fast: send where they stop
 const RAISE_DEBOUNCE_MS = 250; // tabbing through notes raises only where it stops
 const UNDO_MS = 5000; // a deleted note can be brought back this long
-const SETTLE_MS = 30000; // a new note may still move out of a collision this long
+const SETTLE_MS = 10000; // a new note is watched for collisions until clear this long
 const SETTLE_MOVES = 8;
 const FLUSH_TIMEOUT_MS = 5000; // finalize waits this long for edits in flight
 
@@ -601,7 +601,7 @@ function addNote() {
   const els = shownElements();
   const spot = freeSpot(els.map(rectOf), zoom.view());
   focusOnArrival = id;
-  autoPlaced.set(id, { at: Date.now(), moves: 0 });
+  autoPlaced.set(id, { clearSince: 0, moves: 0 });
   edit(id, { text: '', x: spot.x, y: spot.y, color: noteColor(client.you ? client.you.user : me.user), z: topZ(els) + 1 });
 }
 
@@ -617,7 +617,10 @@ function scheduleSettle() {
 // people (each placed theirs on the same free spot): the note created later
 // moves, by its own author's page, so no two pages fight over one note. It
 // moves to one of a few free places picked at random, so that two pages
-// moving notes at once rarely pick the same place again.
+// moving notes at once rarely pick the same place again. A note is watched
+// until it has been clear of collisions for SETTLE_MS (a collision can come
+// later, from someone else's note moving out of its own), until it moved
+// SETTLE_MOVES times, or until the person moves it by hand.
 function settle() {
   if (mode !== 'live' || client.status !== 'open') return;
   const index = new Map(client.confirmed.order.map((id, i) => [id, i]));
@@ -625,15 +628,21 @@ function settle() {
   const rects = new Map(els.map((el) => [el.id, rectOf(el)]));
   const now = Date.now();
   for (const [id, a] of [...autoPlaced]) {
-    if (now - a.at > SETTLE_MS || a.moves >= SETTLE_MOVES) {
-      autoPlaced.delete(id);
-      continue;
-    }
     const mine = index.get(id);
     const r = rects.get(id);
-    if (mine === undefined || !r || client.pendingCount > 0) continue;
+    if (!r || a.moves >= SETTLE_MOVES) {
+      if (!r && mine === undefined && client.get(id) === undefined) autoPlaced.delete(id); // refused or deleted
+      else if (a.moves >= SETTLE_MOVES) autoPlaced.delete(id);
+      continue;
+    }
+    if (mine === undefined || client.pendingCount > 0) continue;
     const hit = [...rects].some(([other, o]) => other !== id && (index.get(other) ?? Infinity) < mine && overlaps(r, o));
-    if (!hit) continue;
+    if (!hit) {
+      if (!a.clearSince) a.clearSince = now;
+      else if (now - a.clearSince > SETTLE_MS) autoPlaced.delete(id);
+      continue;
+    }
+    a.clearSince = 0;
     a.moves++;
     rects.delete(id);
     const spots = freeSpots([...rects.values()], zoom.view(), { w: r.w, h: r.h }, 6);

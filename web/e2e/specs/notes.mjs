@@ -170,9 +170,9 @@ export default async function notes(t) {
 
   t.log('notes: placement and rtl checked');
   // 8) Deleting with the keyboard: the focus goes to the next note, not the page.
-  const order = (await boardNotes(cat)).map((n) => n.id);
-  const victim = order[order.length - 3];
-  const next = order[order.length - 2];
+  const catSees = await boardNotes(cat);
+  const at = catSees.findLastIndex((n, i) => n.text.startsWith('Cat ') && i < catSees.length - 1); // her own, not the last
+  const [victim, next] = [catSees[at].id, catSees[at + 1].id];
   await cat.locator(`[data-id="${victim}"] [data-testid=note-delete]`).focus();
   await cat.keyboard.press('Enter');
   const onConfirm = await cat.evaluate(() => document.activeElement.dataset.testid);

@@ -16,7 +16,8 @@ export default async function phone(t) {
   const paper = await t.paper('Happy birthday, Ada!', 'Ada');
   const ada = await t.person('ada', { phone: true });
   await t.open(ada, paper.id);
-  await t.write(ada, paper.id, notes, { name: 'Grace' });
+  // Ada's own notes (written as her, so she may change them).
+  await t.write(ada, paper.id, notes, { name: 'Ada', user: await ada.evaluate(() => localStorage.getItem('papercast.user')) });
   await t.until(ada, 'the notes', (n) => document.querySelectorAll('[data-testid=note]').length === n, notes.length);
 
   const header = await ada.locator('header.bar').boundingBox();
