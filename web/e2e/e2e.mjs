@@ -71,10 +71,10 @@ async function run(only) {
   const failures = [];
   const lane = async () => {
     for (let name = queue.shift(); name; name = queue.shift()) {
-      const spec = await import(`./specs/${name}.mjs`);
       const t = new Harness(shared, name);
       const started = Date.now();
       try {
+        const spec = await import(`./specs/${name}.mjs`);
         await spec.default(t);
         log(`ok   ${name} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
       } catch (err) {
