@@ -56,6 +56,8 @@ export class Harness {
     });
     page.on('console', (m) => {
       if (m.type() === 'error' || m.type() === 'warning') this.consoleLines.push(`${page.who} console.${m.type()}: ${m.text()}`);
+      // The page must work under its CSP: a violation fails the run.
+      if (m.text().includes('Content Security Policy')) this.pageErrors.push(`${page.who}: ${m.text()}`);
     });
     return page;
   }

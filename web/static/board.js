@@ -369,11 +369,15 @@ function renderNote(el) {
   v.author.hidden = !author;
   if (author && el.by) v.author.style.setProperty('--c', userColor(el.by.user));
   const text = typeof el.text === 'string' ? el.text : '';
+  let resized = isNew;
   if (!typing.has(el.id)) {
-    if (v.ta.value !== text) setText(v.ta, text);
+    if (v.ta.value !== text) {
+      setText(v.ta, text);
+      resized = true;
+    }
     if (typed.get(el.id) === confirmedText(el.id)) typed.delete(el.id);
   }
-  autosize(v);
+  if (resized) autosize(v); // measuring forces a layout: only when the text changed
   if (isNew && focusOnArrival === el.id) {
     focusOnArrival = '';
     v.ta.focus();
