@@ -1,7 +1,7 @@
 // Package web serves the board page: a landing page that creates a paper
 // (`GET /`), the board of one paper (`GET /p/:id`: live while the paper is
 // open, the finished card once it is final; a 404 page when there is no such
-// paper), their static assets (`GET /static/*`) and the reference client,
+// paper, and for /p/ without an id), their static assets (`GET /static/*`) and the reference client,
 // papercast-client (`GET /client/papercast-client.js`, an ES module; its
 // package and tests live beside it in web/client). The pages are plain HTML,
 // CSS and JavaScript embedded in the binary; they talk to the server through
@@ -99,9 +99,7 @@ func Register(e *echo.Echo, papers Papers) {
 		return serve(c, board)
 	})
 	// /p/ without an id: the same page, not the router's JSON error.
-	for _, p := range []string{"/p", "/p/"} {
-		e.Match(methods, p, func(c echo.Context) error { return serveNotFound(c, missing) })
-	}
+	e.Match(methods, "/p/", func(c echo.Context) error { return serveNotFound(c, missing) })
 	e.Match(methods, "/"+clientModule, func(c echo.Context) error { return serve(c, client) })
 	e.Match(methods, "/static/*", func(c echo.Context) error {
 		// An exact lookup: no path cleaning, so "../" can never leave static/.

@@ -144,7 +144,7 @@ func TestUnknownOrEscapingStaticPathsAreNotFound(t *testing.T) {
 	e := newServer(t)
 	for _, target := range []string{
 		"/static/nope.js", "/static/", "/static/../pages/index.html",
-		"/static/%2e%2e/pages/index.html", "/static/pages/index.html", "/p/", "/p", "/p/nosuchpaper", "/web.go",
+		"/static/%2e%2e/pages/index.html", "/static/pages/index.html", "/p/", "/p/nosuchpaper", "/web.go",
 	} {
 		if rec := get(t, e, http.MethodGet, target, nil); rec.Code != http.StatusNotFound {
 			t.Errorf("%s: status %d, want 404", target, rec.Code)
@@ -282,7 +282,7 @@ func TestAnAddressWithoutAPaperGetsThe404Page(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, target := range []string{"/p/doesnotexist", "/p/", "/p", "/p/bad%20id", "/p/" + strings.Repeat("x", 65)} {
+	for _, target := range []string{"/p/doesnotexist", "/p/", "/p/bad%20id", "/p/" + strings.Repeat("x", 65)} {
 		for _, method := range []string{http.MethodGet, http.MethodHead} {
 			rec := get(t, e, method, target, nil)
 			if rec.Code != http.StatusNotFound {
