@@ -25,7 +25,7 @@ const DEADLINE_MS = 240_000; // the whole run: a guard against a hang, not a tar
 const LANES = 3; // specs run this many at a time (each has its own people and papers)
 
 // Longest first, so the lanes end together.
-const SPECS = ['notes', 'live', 'card', 'finalize', 'network', 'share', 'phone', 'seed', 'notfound'];
+const SPECS = ['notes', 'live', 'card', 'finalize', 'network', 'share', 'phone', 'authors', 'seed', 'notfound'];
 
 function log(msg) {
   console.log(`[e2e ${new Date().toISOString().slice(11, 23)}] ${msg}`);
@@ -61,7 +61,7 @@ async function run(only) {
   log('chromium launched');
 
   const shared = {
-    browser, A, B, C, log, procs, pageErrors: [], consoleLines: [],
+    browser, A, B, C, log, procs, pageErrors: [], consoleLines: [], clipboardTurn: Promise.resolve(),
     stopC: () => stop(C.p),
     startC: async () => {
       C.p = (await startReplica('replica-c', redisPort, { port: portC, env: dev })).p;

@@ -22,6 +22,7 @@ export function check(ok, what) {
 export class Harness {
   constructor(shared, spec) {
     Object.assign(this, shared);
+    this.shared = shared;
     this.spec = spec;
     this.contexts = [];
     this.check = check;
@@ -60,6 +61,17 @@ export class Harness {
       if (m.text().includes('Content Security Policy')) this.pageErrors.push(`${page.who}: ${m.text()}`);
     });
     return page;
+  }
+
+  /**
+   * withClipboard runs fn alone: Chromium has one clipboard for the whole
+   * browser, shared by every context, so specs running side by side take
+   * turns with it.
+   */
+  withClipboard(fn) {
+    const run = this.shared.clipboardTurn.then(fn);
+    this.shared.clipboardTurn = run.catch(() => {});
+    return run;
   }
 
   /** shootAll takes a screenshot of every page of the spec. */

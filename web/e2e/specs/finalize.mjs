@@ -56,7 +56,9 @@ export default async function finalize(t) {
     const box = document.querySelector('[data-testid=unsaved]');
     return !box.hidden && [...box.querySelectorAll('[data-testid=unsaved-text]')].some((p) => p.textContent === s);
   }, patText);
-  await pat.getByTestId('unsaved-copy').click();
-  await t.poll('the copy button to copy it', async () => (await pat.evaluate(() => navigator.clipboard.readText())) === patText);
+  await t.withClipboard(async () => {
+    await pat.getByTestId('unsaved-copy').click();
+    await t.poll('the copy button to copy it', async () => (await pat.evaluate(() => navigator.clipboard.readText())) === patText);
+  });
   await t.shoot(pat, 'unsaved');
 }

@@ -192,8 +192,10 @@ export default async function notes(t) {
   await cat.getByTestId('add-note').click();
   await cat.waitForFunction(() => document.activeElement.dataset.testid === 'note-text' && document.activeElement.value === '');
   const long = Array.from({ length: 2280 }, (_, i) => 'Thank you for everything. '[i % 26]).join('');
-  await cat.evaluate((s) => navigator.clipboard.writeText(s), long);
-  await cat.keyboard.press('Control+V');
+  await t.withClipboard(async () => {
+    await cat.evaluate((s) => navigator.clipboard.writeText(s), long);
+    await cat.keyboard.press('Control+V');
+  });
   const pasted = await cat.evaluate(() => {
     const ta = document.activeElement;
     const note = ta.closest('[data-testid=note]');

@@ -15,10 +15,12 @@ export default async function share(t) {
   check((await olive.getByTestId('empty-hint').textContent()).includes('Linus'), 'the hint invites to write for Linus');
   await t.shoot(olive, 'empty-hint');
 
-  await olive.getByTestId('share').click();
-  await t.until(olive, 'the share dialog', () => document.querySelector('[data-testid=share-dialog]').open);
   const link = `${t.A.url}/p/${paper.id}`;
-  await t.poll('the participant link on the clipboard', async () => (await olive.evaluate(() => navigator.clipboard.readText())) === link);
+  await t.withClipboard(async () => {
+    await olive.getByTestId('share').click();
+    await t.until(olive, 'the share dialog', () => document.querySelector('[data-testid=share-dialog]').open);
+    await t.poll('the participant link on the clipboard', async () => (await olive.evaluate(() => navigator.clipboard.readText())) === link);
+  });
   check(await olive.getByTestId('share-url').inputValue() === link, 'the dialog shows the participant link');
   check(await olive.getByTestId('owner-url').inputValue() === `${link}#owner=${encodeURIComponent(paper.ownerKey)}`, 'the owner sees the owner link');
   await t.shoot(olive, 'share-dialog');
@@ -37,7 +39,9 @@ export default async function share(t) {
   await t.open(gus, paper.id, { replica: 'B' });
   check(!(await gus.getByTestId('finalize').isVisible()), 'a guest cannot finalize');
   check(await gus.getByTestId('empty-hint').isHidden(), 'no empty-board hint on a board with notes');
-  await gus.getByTestId('share').click();
-  await t.poll('the participant link on Gus\'s clipboard', async () => (await gus.evaluate(() => navigator.clipboard.readText())) === `${t.B.url}/p/${paper.id}`);
+  await t.withClipboard(async () => {
+    await gus.getByTestId('share').click();
+    await t.poll('the participant link on Gus\'s clipboard', async () => (await gus.evaluate(() => navigator.clipboard.readText())) === `${t.B.url}/p/${paper.id}`);
+  });
   check(await gus.getByTestId('owner-url').isHidden(), 'a guest is offered no owner link');
 }
