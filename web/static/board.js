@@ -364,7 +364,8 @@ function renderNote(el) {
   v.handle.hidden = !mayEdit;
   v.colorBtn.hidden = !mayEdit;
   v.del.hidden = !mayEdit;
-  const author = authorName(el, client.you);
+  // On the board, your own notes just say "you" (a note's bar is narrow).
+  const author = el.by && client.you && el.by.user === client.you.user ? 'you' : authorName(el, null);
   v.author.textContent = author;
   v.author.hidden = !author;
   if (author && el.by) v.author.style.setProperty('--c', userColor(el.by.user));

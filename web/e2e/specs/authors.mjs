@@ -53,7 +53,7 @@ export default async function authors(t) {
   check(bobSeesAlice.author === 'Alice', `Bob sees Alice's name on her note (${bobSeesAlice.author})`);
   check(same(bobSeesAlice, none), `Bob has no control on Alice's note: ${JSON.stringify(bobSeesAlice)}`);
   const bobSeesBob = await controls(bob, fromBob);
-  check(bobSeesBob.author === 'Bob (you)' && same(bobSeesBob, all), `Bob has every control on his own note: ${JSON.stringify(bobSeesBob)}`);
+  check(bobSeesBob.author === 'you' && same(bobSeesBob, all), `Bob has every control on his own note: ${JSON.stringify(bobSeesBob)}`);
   const aliceSeesBob = await controls(alice, fromBob);
   check(aliceSeesBob.author === 'Bob' && same(aliceSeesBob, none), `Alice has no control on Bob's note: ${JSON.stringify(aliceSeesBob)}`);
   await t.shoot(bob, 'bob');
