@@ -1,13 +1,14 @@
-// Browser end-to-end tests of the papercast board (issues 6 and 12).
+// Browser end-to-end tests of the papercast board (issues 6, 10 and 12).
 //
-// Replicas of bin/papercast share one throwaway redis-server; every
-// person is an isolated headless Chromium context (Debian's /usr/bin/chromium
+// Replicas of bin/papercast share one throwaway redis-server; every person
+// is an isolated headless Chromium context (Debian's /usr/bin/chromium
 // driven by playwright-core: no browser download). The specs in specs/ run
 // three at a time on that one set of processes, each with its own people
-// and papers; each checks, as a person would see it, one part of the board: the live flow across replicas, notes
-// that stay readable, the network blip, finalize while typing, sharing and
-// the owner key, the 404 page, the phone layout, the finished card, seeded
-// colors and authorship. A failing spec does not stop the others; the run
+// and papers; each checks, as a person would see it, one part of the board:
+// the live flow across replicas, notes that stay readable, writing notes,
+// authors and own-note controls, finalize while typing, sharing and the
+// owner key, the network blip, the phone layout, the finished card, seeded
+// colors and the 404 page. A failing spec does not stop the others; the run
 // fails if any did.
 //
 // Needs bin/papercast (`make build`), redis-server and /usr/bin/chromium.
@@ -25,7 +26,7 @@ const DEADLINE_MS = 240_000; // the whole run: a guard against a hang, not a tar
 const LANES = 3; // specs run this many at a time (each has its own people and papers)
 
 // Longest first, so the lanes end together.
-const SPECS = ['notes', 'live', 'card', 'finalize', 'network', 'share', 'phone', 'authors', 'seed', 'notfound'];
+const SPECS = ['notes', 'live', 'card', 'typing', 'authors', 'finalize', 'share', 'network', 'phone', 'seed', 'notfound'];
 
 function log(msg) {
   console.log(`[e2e ${new Date().toISOString().slice(11, 23)}] ${msg}`);
