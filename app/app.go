@@ -155,7 +155,7 @@ func (a *App) newHTTP() error {
 	rest.RegisterCards(a.echo, a.papers, cards)
 	a.ws = ws.New(a.hub, wso, a.metrics, a.log)
 	a.ws.Register(a.echo)
-	web.Register(a.echo, a.hub)
+	web.Register(a.echo, a.papers)
 	var guard []echo.MiddlewareFunc
 	if cfg.Admin.Token != "" {
 		guard = append(guard, admin.RequireToken(cfg.Admin.Token))

@@ -79,6 +79,18 @@ func (s *Papers) screenTitle(title, to string) (string, string, error) {
 	return title, to, nil
 }
 
+// Exists returns nil for an existing paper and an error wrapping
+// domain.ErrNotFound for none, so a page can answer 404 before loading.
+func (s *Papers) Exists(ctx context.Context, id string) error {
+	if !paper.ValidID(id) {
+		return fmt.Errorf("paper %q: %w", id, domain.ErrNotFound)
+	}
+	if _, err := s.store.Paper(ctx, id); err != nil {
+		return fmt.Errorf("paper %s: %w", id, err)
+	}
+	return nil
+}
+
 // Document returns a paper and its elements as of one seq.
 func (s *Papers) Document(ctx context.Context, id string) (domain.Document, error) {
 	if !paper.ValidID(id) {
