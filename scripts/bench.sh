@@ -22,7 +22,7 @@ run() { # name, then loadtest flags
 		echo "run $name failed:" >&2; tail -20 "$OUT/$name.txt" >&2; return 1; }
 }
 
-SCENARIOS=${SCENARIOS:-ramp perpaper replicas steady}
+SCENARIOS=${SCENARIOS:-target ramp perpaper replicas steady}
 for s in $SCENARIOS; do
 	case $s in
 	ramp) # deliveries/s ramp at 10 sessions per paper, 1 op/s each
@@ -34,6 +34,12 @@ for s in $SCENARIOS; do
 		run perpaper-500 --spawn 2 --sessions 2000 --papers 4 --rate 0.02 ;;
 	replicas) # the same load on 1, 2 and 3 replicas
 		for r in 1 2 3; do run "replicas-$r" --spawn $r --sessions 2000 --papers 200 --rate 1; done ;;
+	target) # issue 13's sitting: 10,000 sessions over 1,000 papers x 10, 2 replicas;
+		# each op reaches 10 sessions, so --rate 0.1 is 10,000 deliveries/s; no
+		# presence, as in ../shared/ANCHORS.md, so the rows compare with the anchors
+		for r in ${TARGET_RATES:-0.1 0.2 0.3 0.45 0.6}; do
+			run "target-$(awk -v r="$r" 'BEGIN{printf "%dk", r*100}')" --spawn 2 --sessions 10000 --papers 1000 --rate "$r" --presence-rate 0 --join-concurrency 128
+		done ;;
 	steady) # the issue's target: 10,000 sessions, 1,000 papers, 1 op/s each
 		run steady-10k --spawn 2 --sessions 10000 --papers 1000 --rate 1 --join-concurrency 128 ;;
 	esac
