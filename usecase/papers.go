@@ -2,6 +2,7 @@ package usecase
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,6 +18,9 @@ type Papers struct {
 	limits paper.Limits
 	now    func() time.Time
 	filter ContentFilter
+	// archive, when set, is where finalized papers move (store must then
+	// be ArchiveBacked by it, so reads find them there).
+	archive Archive
 }
 
 // NewPapers wires the paper service.
@@ -27,6 +31,10 @@ func NewPapers(store Store, bus Bus, limits paper.Limits) *Papers {
 // SetFilter makes Create screen titles and recipients with f (nil: off).
 // Call it while wiring, before the service is used.
 func (s *Papers) SetFilter(f ContentFilter) { s.filter = f }
+
+// SetArchive makes Delete remove papers from the archive too. The store
+// given to NewPapers must be ArchiveBacked(store, a). Call it while wiring.
+func (s *Papers) SetArchive(a Archive) { s.archive = a }
 
 // Create makes a new open paper and returns it with its owner key, which is
 // shown this once and stored only as a hash. edit is its edit policy
@@ -136,12 +144,29 @@ func (s *Papers) Finalize(ctx context.Context, id, ownerKey string) (domain.Docu
 	return s.Document(ctx, id)
 }
 
-// Delete removes a paper (owner only); its live sessions are closed.
+// Delete removes a paper (owner only); its live sessions are closed. With
+// an archive, the archive's tombstone is written first: when the archive
+// cannot be reached, Delete fails (ErrUnavailable) with nothing deleted, so
+// a paper never lingers in the archive after its owner saw it deleted, and
+// an archiver that reads the paper later cannot bring it back.
 func (s *Papers) Delete(ctx context.Context, id, ownerKey string) error {
 	if _, err := s.authorize(ctx, id, ownerKey); err != nil {
 		return err
 	}
-	if err := s.store.Delete(ctx, id); err != nil {
+	if s.archive != nil {
+		if err := s.archive.Delete(ctx, id); err != nil {
+			if !errors.Is(err, domain.ErrUnavailable) {
+				err = fmt.Errorf("%w: %w", domain.ErrUnavailable, err)
+			}
+			return fmt.Errorf("delete %s from the archive: %w", id, err)
+		}
+	}
+	err := s.store.Delete(ctx, id)
+	if s.archive != nil && errors.Is(err, domain.ErrNotFound) {
+		// Only the archive had it (the store let it go after archiving).
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("delete %s: %w", id, err)
 	}
 	return nil

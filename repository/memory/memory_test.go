@@ -53,7 +53,7 @@ func TestContract(t *testing.T) {
 		const ttl = 30 * time.Second
 		s := newTestStore(t, Options{Limits: storetest.SmallLimits(), HistorySize: storetest.SmallHistory, PresenceTTL: ttl, Now: clk.Now})
 		return storetest.Env{
-			Store: s, Presence: s, Bus: s,
+			Store: s, Presence: s, Bus: s, Queue: s,
 			Limits: storetest.SmallLimits(), HistorySize: storetest.SmallHistory, PresenceTTL: ttl,
 			Advance: clk.Advance,
 		}
@@ -74,7 +74,7 @@ func TestContractRealClock(t *testing.T) {
 		const ttl, hist = 300 * time.Millisecond, 64
 		s := newTestStore(t, Options{Limits: limits, HistorySize: hist, PresenceTTL: ttl})
 		return storetest.Env{
-			Store: s, Presence: s, Bus: s,
+			Store: s, Presence: s, Bus: s, Queue: s,
 			Limits: limits, HistorySize: hist, PresenceTTL: ttl,
 		}
 	})

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/papercast/papercast/domain"
@@ -30,6 +31,13 @@ type paperState struct {
 	hist  history
 	order sessionOrder
 	bans  map[string]struct{} // banned users
+
+	// archived: the archive has the paper (ArchiveQueue.Done); it expires
+	// at expireAt. archivedHint mirrors archived for sweepExpired, which
+	// reads it without the lock.
+	archived     bool
+	expireAt     time.Time
+	archivedHint atomic.Bool
 }
 
 type element struct {
@@ -81,6 +89,9 @@ func (s *Store) lookup(id string) (*paperState, error) {
 		return nil, notFound(id)
 	}
 	p.mu.Lock()
+	if !p.gone && p.archived && s.expired(p) {
+		s.expire(id, p)
+	}
 	if p.gone {
 		p.mu.Unlock()
 		return nil, notFound(id)
@@ -233,6 +244,7 @@ func (s *Store) Finalize(_ context.Context, id string, at time.Time) (domain.Pap
 	p.meta.Status = domain.StatusFinal
 	p.meta.FinalizedAt = &at
 	s.record(id, p, domain.EventFinalized, protocol.FinalizedFrame)
+	s.queueForArchive(id, at)
 	return copyPaper(p.meta), nil
 }
 
@@ -322,6 +334,7 @@ func (s *Store) Delete(_ context.Context, id string) error {
 	s.mu.Lock()
 	delete(s.papers, id)
 	s.mu.Unlock()
+	s.dropFromArchiveQueue(id)
 	s.dropRoom(id)
 	s.publish(id, protocol.DeletedFrame())
 	return nil

@@ -62,6 +62,9 @@ type Store struct {
 	presMu sync.Mutex
 	rooms  map[string]*room
 
+	archMu    sync.Mutex
+	toArchive archiveQueue
+
 	busMu  sync.RWMutex
 	topics map[string][]*subscription // copy-on-write: publish reads under RLock
 	subsWG sync.WaitGroup             // one per subscription drainer
@@ -106,6 +109,7 @@ func New(o Options) *Store {
 		now:         o.Now,
 		papers:      make(map[string]*paperState),
 		rooms:       make(map[string]*room),
+		toArchive:   make(archiveQueue),
 		topics:      make(map[string][]*subscription),
 	}
 }

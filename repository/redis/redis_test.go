@@ -27,6 +27,7 @@ func contractEnv(addrs []string, mode string) func(t *testing.T) storetest.Env {
 			Store:       s,
 			Presence:    s,
 			Bus:         s,
+			Queue:       s,
 			Limits:      storetest.SmallLimits(),
 			HistorySize: storetest.SmallHistory,
 			PresenceTTL: contractTTL,

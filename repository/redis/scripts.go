@@ -35,6 +35,10 @@ var (
 	banSrc string
 	//go:embed lua/unban.lua
 	unbanSrc string
+	//go:embed lua/archive_claim.lua
+	archiveClaimSrc string
+	//go:embed lua/archive_done.lua
+	archiveDoneSrc string
 )
 
 // scripts are per Store (a rueidis.Lua caches its SHA-1 state) and run with
@@ -45,6 +49,7 @@ type scripts struct {
 	apply, finalize, create, delete, snapshot, history       *rueidis.Lua
 	presenceSet, presenceRemove, presenceTouch, presenceList *rueidis.Lua
 	policy, ban, unban                                       *rueidis.Lua
+	archiveClaim, archiveDone                                *rueidis.Lua
 }
 
 func newScripts() scripts {
@@ -62,5 +67,7 @@ func newScripts() scripts {
 		policy:         rueidis.NewLuaScript(policySrc),
 		ban:            rueidis.NewLuaScript(banSrc),
 		unban:          rueidis.NewLuaScript(unbanSrc),
+		archiveClaim:   rueidis.NewLuaScript(archiveClaimSrc),
+		archiveDone:    rueidis.NewLuaScript(archiveDoneSrc),
 	}
 }

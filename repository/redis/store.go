@@ -26,6 +26,11 @@
 //	                          (usecase.OpOrder); expires usecase.OpOrderMemory
 //	                          after that op, so Delete leaves it to expire
 //	<prefix>{id}:ch    the paper's pub/sub channel (sharded in cluster mode)
+//	<prefix>archive    zset   papers finalized and not yet archived: id ->
+//	                          due (unix ms; a claim's lease end). See archive.go.
+//
+// An archived paper's meta has archived=1 and every key of it expires
+// archive.keep_in_redis after the archiver's Done.
 //
 // Start-up: New fails (wrapping domain.ErrUnavailable) when Redis cannot be
 // reached; the caller decides whether to retry. Afterwards rueidis reconnects
@@ -519,12 +524,16 @@ func (s *Store) Finalize(ctx context.Context, id string, at time.Time) (domain.P
 	k := s.keys(id)
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	m, err := s.scripts.finalize.Exec(ctx, s.cmd, []string{k.meta, k.hist}, []string{
+	fkeys, fargs := s.queueOnFinalize(id, at, []string{k.meta, k.hist}, []string{
 		s.histSize, s.pubCmd, k.channel, s.finPrefix, s.finSuffix,
 		strconv.FormatInt(at.Unix(), 10), domain.StatusOpen, domain.StatusFinal,
-	}).AsStrMap()
+	})
+	m, err := s.scripts.finalize.Exec(ctx, s.cmd, fkeys, fargs).AsStrMap()
 	if err != nil {
 		return domain.Paper{}, mapErr("finalize", id, err)
+	}
+	if err := s.queueAfterFinalize(ctx, id, at); err != nil {
+		return domain.Paper{}, err
 	}
 	return parseMeta(id, m)
 }
@@ -625,7 +634,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return mapErr("delete", id, err)
 	}
-	return nil
+	return s.unqueueArchive(ctx, id)
 }
 
 // History returns the frames with seq in (since, current] and the current

@@ -30,6 +30,8 @@ type Env struct {
 	Store    usecase.Store
 	Presence usecase.PresenceStore
 	Bus      usecase.Bus
+	// Queue is the store's to-archive set (the Archive group).
+	Queue usecase.ArchiveQueue
 
 	// Limits the store enforces. See SmallLimits for values that keep the
 	// suite fast; the suite fails early if the limits are too small for its
@@ -73,7 +75,7 @@ const defaultWaitTimeout = 10 * time.Second
 
 // Run runs the whole contract. newEnv is called once per group of tests
 // (named subtests: Papers, Apply, Limits, Finalize, Delete, History, Bus,
-// Concurrency, Presence, Rules) with that group's *testing.T; it should register
+// Concurrency, Presence, Rules, Archive) with that group's *testing.T; it should register
 // its own cleanup with t.Cleanup. Envs may share one backend (one
 // redis-server) as every test works on fresh random paper ids, but each Env
 // must be a store configured as the Env says. Groups run one after another.
@@ -93,6 +95,7 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 		{"Concurrency", testConcurrency},
 		{"Presence", testPresence},
 		{"Rules", testRules},
+		{"Archive", testArchive},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -36,6 +36,7 @@ type mutant struct {
 	wrapStor func(usecase.Store) usecase.Store
 	wrapPres func(usecase.PresenceStore) usecase.PresenceStore
 	wrapBus  func(usecase.Bus) usecase.Bus
+	wrapQ    func(usecase.ArchiveQueue) usecase.ArchiveQueue
 }
 
 var mutants = []mutant{
@@ -80,6 +81,40 @@ var mutants = []mutant{
 		name: "SubscribeActivatesLate", failIn: "Bus",
 		wrapBus: func(b usecase.Bus) usecase.Bus { return lateBus{Bus: b} },
 	},
+	{
+		name: "ClaimIgnoresLeases", failIn: "Archive",
+		wrapQ: func(q usecase.ArchiveQueue) usecase.ArchiveQueue { return leaselessQueue{q} },
+	},
+	{
+		name: "ALeaseNeverRunsOut", failIn: "Archive",
+		wrapQ: func(q usecase.ArchiveQueue) usecase.ArchiveQueue { return foreverLeases{q} },
+	},
+	{
+		name: "DoneDropsThePaperAtOnce", failIn: "Archive",
+		wrapQ: func(q usecase.ArchiveQueue) usecase.ArchiveQueue { return keeplessDone{q} },
+	},
+}
+
+// leaselessQueue hands out every due paper without leasing it.
+type leaselessQueue struct{ usecase.ArchiveQueue }
+
+func (q leaselessQueue) Claim(ctx context.Context, now time.Time, lease time.Duration, n int) ([]string, error) {
+	return q.ArchiveQueue.Claim(ctx, now, 0, n)
+}
+
+// foreverLeases leases for a year.
+type foreverLeases struct{ usecase.ArchiveQueue }
+
+func (q foreverLeases) Claim(ctx context.Context, now time.Time, lease time.Duration, n int) ([]string, error) {
+	return q.ArchiveQueue.Claim(ctx, now, 365*24*time.Hour, n)
+}
+
+// keeplessDone drops the paper's data at once, leaving open sessions and
+// resumes nothing to read.
+type keeplessDone struct{ usecase.ArchiveQueue }
+
+func (q keeplessDone) Done(ctx context.Context, id string, _ time.Duration) error {
+	return q.ArchiveQueue.Done(ctx, id, 0)
 }
 
 func TestSuiteCatchesBrokenStores(t *testing.T) {
@@ -131,7 +166,7 @@ func TestMutantChild(t *testing.T) {
 		s := memory.New(memory.Options{Limits: storetest.SmallLimits(), HistorySize: storetest.SmallHistory, PresenceTTL: ttl, Now: clk.Now})
 		t.Cleanup(s.Close)
 		e := storetest.Env{
-			Store: s, Presence: s, Bus: s,
+			Store: s, Presence: s, Bus: s, Queue: s,
 			Limits: storetest.SmallLimits(), HistorySize: storetest.SmallHistory, PresenceTTL: ttl,
 			Advance: clk.Advance, WaitTimeout: time.Second,
 		}
@@ -143,6 +178,9 @@ func TestMutantChild(t *testing.T) {
 		}
 		if m.wrapBus != nil {
 			e.Bus = m.wrapBus(e.Bus)
+		}
+		if m.wrapQ != nil {
+			e.Queue = m.wrapQ(e.Queue)
 		}
 		return e
 	})
