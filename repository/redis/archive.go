@@ -122,4 +122,3 @@ func (s *Store) Backlog(ctx context.Context) (int, error) {
 	}
 	return int(n), nil
 }
-
