@@ -1,5 +1,7 @@
 package usecase
 
+import "time"
+
 // One tick of each presence loop, for the benchmarks (the loops themselves
 // run on timers).
 
@@ -10,3 +12,6 @@ func (h *Hub) FlushTick() { h.flushQueued(h.opts.PresenceFlush) }
 // HeartbeatTick is one presence heartbeat, as the hub does every
 // PresenceHeartbeat.
 func (h *Hub) HeartbeatTick() { h.heartbeat() }
+
+// SetNow sets the archiver's clock (its claims' now).
+func (a *Archiver) SetNow(now func() time.Time) { a.now = now }
