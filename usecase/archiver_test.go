@@ -82,7 +82,7 @@ func (a *fakeArchive) set(f func(a *fakeArchive)) {
 
 // countingMetrics records the archiver's figures.
 type countingMetrics struct {
-	mu                       sync.Mutex
+	mu                      sync.Mutex
 	backlog, done, failures int
 }
 
