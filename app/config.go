@@ -43,6 +43,39 @@ type Config struct {
 	Card     CardConfig     `mapstructure:"card"`
 	// Moderation is the content filter (moderation.Config).
 	Moderation ModerationConfig `mapstructure:"moderation"`
+	// Archive is where finalized papers move (issue 11).
+	Archive ArchiveConfig `mapstructure:"archive"`
+}
+
+// Archive drivers.
+const (
+	ArchiveNone     = "none"
+	ArchiveSQLite   = "sqlite"
+	ArchivePostgres = "postgres"
+)
+
+// ArchiveConfig is the durable home of finalized papers and the archiver
+// that moves them there (usecase.Archiver).
+type ArchiveConfig struct {
+	Driver string `mapstructure:"driver"`
+	// DSN is a PostgreSQL connection string, or an SQLite file path. It
+	// may hold a password: it is never logged nor put in an error.
+	DSN         string        `mapstructure:"dsn"`
+	KeepInRedis time.Duration `mapstructure:"keep_in_redis"`
+	Lease       time.Duration `mapstructure:"lease"`
+	Poll        time.Duration `mapstructure:"poll"`
+	Batch       int           `mapstructure:"batch"`
+	MaxBackoff  time.Duration `mapstructure:"max_backoff"`
+	Timeout     time.Duration `mapstructure:"timeout"`
+}
+
+// archiverOptions configure the archiver.
+func (c Config) archiverOptions() usecase.ArchiverOptions {
+	a := c.Archive
+	return usecase.ArchiverOptions{
+		Poll: a.Poll, Batch: a.Batch, Lease: a.Lease, Keep: a.KeepInRedis,
+		MaxBackoff: a.MaxBackoff, Timeout: a.Timeout,
+	}
 }
 
 // ServerConfig is the HTTP listener.
@@ -187,6 +220,7 @@ func (c Config) CardOptions() card.Options {
 func Defaults() Config {
 	l := paper.DefaultLimits()
 	hub := usecase.DefaultHubOptions()
+	arch := usecase.DefaultArchiverOptions()
 	wso := ws.DefaultOptions()
 	rd := redisstore.DefaultOptions()
 	return Config{
@@ -228,6 +262,10 @@ func Defaults() Config {
 		Auth: AuthConfig{GuestSecretPrevious: []string{}},
 		Moderation: ModerationConfig{
 			BlockedWords: []string{}, Policy: string(moderation.Reject),
+		},
+		Archive: ArchiveConfig{
+			Driver: ArchiveNone, KeepInRedis: arch.Keep, Lease: arch.Lease, Poll: arch.Poll,
+			Batch: arch.Batch, MaxBackoff: arch.MaxBackoff, Timeout: arch.Timeout,
 		},
 	}
 }
@@ -523,7 +561,35 @@ func (c Config) Validate() error {
 	positive(&v, "card.queue_wait", c.Card.QueueWait)
 	positive(&v, "card.render_timeout", c.Card.RenderTimeout)
 	atLeast(&v, "card.cache_bytes", c.Card.CacheBytes, 0)
+	c.validateArchive(&v)
 	return errors.Join(v.errs...)
+}
+
+// validateArchive checks the archive.* keys. No message holds the DSN: it
+// may hold a password.
+func (c Config) validateArchive(v *validator) {
+	a := c.Archive
+	v.oneOf("archive.driver", a.Driver, ArchiveNone, ArchiveSQLite, ArchivePostgres)
+	switch {
+	case a.Driver == ArchiveNone && a.DSN != "":
+		v.bad("archive.dsn", "is set, but archive.driver is none: set the driver (sqlite or postgres), or unset the dsn")
+	case a.Driver == ArchiveSQLite || a.Driver == ArchivePostgres:
+		if strings.TrimSpace(a.DSN) == "" {
+			what := "a PostgreSQL connection string (postgres://user@host:5432/db)"
+			if a.Driver == ArchiveSQLite {
+				what = "the SQLite file's path (e.g. data/papercast.db)"
+			}
+			v.bad("archive.dsn", "is required with archive.driver %s: %s", a.Driver, what)
+		}
+	}
+	atLeast(v, "archive.keep_in_redis", a.KeepInRedis, 0)
+	if positive(v, "archive.timeout", a.Timeout) && positive(v, "archive.lease", a.Lease) && a.Lease <= a.Timeout {
+		v.bad("archive.lease", "must be longer than archive.timeout (%s), got %s: a lease shorter than one call hands a paper to a second archiver while the first still writes it", a.Timeout, a.Lease)
+	}
+	if positive(v, "archive.poll", a.Poll) && positive(v, "archive.max_backoff", a.MaxBackoff) && a.MaxBackoff < a.Poll {
+		v.bad("archive.max_backoff", "must be at least archive.poll (%s), got %s", a.Poll, a.MaxBackoff)
+	}
+	atLeast(v, "archive.batch", a.Batch, 1)
 }
 
 // validator collects one error per bad key.

@@ -211,6 +211,18 @@ var badValues = map[string][]badValue{
 	"auth.trust_query_user":         {{value: "maybe"}},
 	"moderation.blocked_words_file": {{value: "/nonexistent/blocked-words.txt"}},
 	"moderation.policy":             {{value: "shame"}},
+	"archive.driver":                {{value: "mysql"}},
+	"archive.dsn": {
+		{value: "", with: map[string]string{"archive.driver": "postgres"}},
+		{value: " ", with: map[string]string{"archive.driver": "sqlite"}},
+		{value: "data/papercast.db"}, // driver none
+	},
+	"archive.keep_in_redis": {{value: "-1s"}, {value: "forever"}},
+	"archive.lease":         {{value: "0s"}, {value: "5s", with: map[string]string{"archive.timeout": "5s"}}},
+	"archive.poll":          {{value: "0s"}},
+	"archive.batch":         {{value: "0"}},
+	"archive.max_backoff":   {{value: "0s"}, {value: "500ms", with: map[string]string{"archive.poll": "1s"}}},
+	"archive.timeout":       {{value: "0s"}, {value: "soon"}},
 }
 
 // anyValue are the keys that accept every value, and why.
