@@ -202,6 +202,7 @@ func TestGrafanaDashboardQueriesOnlyExportedMetrics(t *testing.T) {
 		"papercast_redis_command_errors_total", "papercast_pubsub_resubscribes_total", "papercast_resyncs_total",
 		"papercast_send_buffer_overflows_total", "papercast_slow_consumer_closes_total",
 		"papercast_join_duration_seconds_bucket", "go_goroutines", "process_resident_memory_bytes",
+		"papercast_archive_backlog", "papercast_archived_total", "papercast_archive_failures_total",
 	} {
 		if !strings.Contains(all, name+"{") {
 			t.Errorf("the dashboard has no panel querying %s", name)

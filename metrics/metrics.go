@@ -95,6 +95,10 @@ type Metrics struct {
 	resyncs      prometheus.Counter
 	join         [2]prometheus.Observer // [fresh, resumed]
 
+	archiveBacklog  prometheus.Gauge
+	archived        prometheus.Counter
+	archiveFailures prometheus.Counter
+
 	redisDuration *prometheus.HistogramVec
 	redisErrors   *prometheus.CounterVec
 	redisMu       sync.RWMutex
@@ -165,6 +169,19 @@ func New() *Metrics {
 		Help: "Rooms that recovered from a bus gap by resyncing their sessions.",
 	})
 
+	m.archiveBacklog = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: Namespace, Name: "archive_backlog",
+		Help: "Finalized papers waiting to be archived, as this replica's archiver last counted them (shared by every replica).",
+	})
+	m.archived = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "archived_total",
+		Help: "Papers this replica's archiver wrote to the archive, read back and released from the store.",
+	})
+	m.archiveFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "archive_failures_total",
+		Help: "Failed archiver steps (a claim, or one paper's write, read-back or release); the paper is retried after its lease.",
+	})
+
 	m.ops = make([][]prometheus.Counter, len(Kinds))
 	for k, kind := range Kinds {
 		m.ops[k] = make([]prometheus.Counter, len(Results))
@@ -180,6 +197,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.sessions, activePapers, ops, m.deliveries, m.fanOut, m.overflows, m.slowCloses,
 		m.redisDuration, m.redisErrors, m.resubscribes, join, m.resyncs,
+		m.archiveBacklog, m.archived, m.archiveFailures,
 	)
 	return m
 }
@@ -195,6 +213,15 @@ func (m *Metrics) Handler() http.Handler {
 		ErrorHandling: promhttp.ContinueOnError,
 	})
 }
+
+// ArchiveBacklog sets papercast_archive_backlog (usecase.ArchiverMetrics).
+func (m *Metrics) ArchiveBacklog(n int) { m.archiveBacklog.Set(float64(n)) }
+
+// Archived counts one paper archived.
+func (m *Metrics) Archived() { m.archived.Inc() }
+
+// ArchiveFailed counts one failed archiver step.
+func (m *Metrics) ArchiveFailed() { m.archiveFailures.Inc() }
 
 // SetActivePapers sets the function papercast_active_papers reads at scrape
 // time (e.g. the number of rooms of the hub). It runs on the scraping
@@ -305,6 +332,11 @@ type Counts struct {
 	ErrorsByCode map[string]uint64 `json:"errors_by_code"`
 	// RedisErrors counts failed Redis commands, by command.
 	RedisErrors map[string]uint64 `json:"redis_errors"`
+	// ArchiveBacklog, Archived and ArchiveFailures are the archiver's
+	// figures (zero without an archive).
+	ArchiveBacklog  int64  `json:"archive_backlog"`
+	Archived        uint64 `json:"archived"`
+	ArchiveFailures uint64 `json:"archive_failures"`
 }
 
 // Snapshot reads the current counts. It reads the Prometheus series
@@ -317,6 +349,9 @@ func (m *Metrics) Snapshot() Counts {
 		SlowConsumerCloses:  uint64(value(m.slowCloses)),
 		Resyncs:             uint64(value(m.resyncs)),
 		Resubscribes:        uint64(value(m.resubscribes)),
+		ArchiveBacklog:      int64(value(m.archiveBacklog)),
+		Archived:            uint64(value(m.archived)),
+		ArchiveFailures:     uint64(value(m.archiveFailures)),
 		OpsOK:               make(map[string]uint64),
 		ErrorsByCode:        make(map[string]uint64),
 		RedisErrors:         make(map[string]uint64),

@@ -54,6 +54,7 @@ func newLocal() *admin.Local {
 	m.Frame("upsert", "ok")
 	m.Frame("delete", "finalized")
 	m.SlowConsumerClosed()
+	m.ArchiveBacklog(3)
 	return &admin.Local{
 		ID: "r1", Addr: "127.0.0.1:8080", StartedAt: time.Now().Add(-time.Minute), StoreKind: "redis",
 		Hub: &fakeHub{sessions: 5, rooms: []usecase.RoomStats{
@@ -200,6 +201,9 @@ func TestStatsJSONShape(t *testing.T) {
 	c, _ := r["counts"].(map[string]any)
 	if c["slow_consumer_closes"] != 1.0 {
 		t.Errorf("counts.slow_consumer_closes = %v, want 1", c["slow_consumer_closes"])
+	}
+	if c["archive_backlog"] != 3.0 {
+		t.Errorf("counts.archive_backlog = %v, want 3", c["archive_backlog"])
 	}
 	if fmt.Sprint(c["errors_by_code"]) != "map[finalized:1]" {
 		t.Errorf("counts.errors_by_code = %v, want map[finalized:1]", c["errors_by_code"])
