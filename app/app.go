@@ -34,6 +34,7 @@ type backend interface {
 	usecase.Store
 	usecase.PresenceStore
 	usecase.Bus
+	usecase.ArchiveQueue
 	Close()
 }
 
@@ -42,7 +43,12 @@ type App struct {
 	cfg     Config
 	log     *slog.Logger
 	store   backend
-	papers  *usecase.Papers
+	archive usecase.Archive // nil: archive.driver none
+	// archiver moves finalized papers to the archive; it runs from Start
+	// until Shutdown (stopArchiver).
+	archiver     *usecase.Archiver
+	stopArchiver func()
+	papers       *usecase.Papers
 	hub     *usecase.Hub
 	ws      *ws.Handler
 	echo    *echo.Echo
@@ -106,12 +112,28 @@ func (a *App) newBackend(ctx context.Context) error {
 	default:
 		return fmt.Errorf("config store: unknown store %q", a.cfg.Store)
 	}
+	arch, err := openArchive(ctx, a.cfg.Archive, a.log)
+	if err != nil {
+		a.store.Close()
+		return err
+	}
+	a.archive = arch
+	// Reads (REST, joins, the board's 404 check) find papers the store let
+	// go in the archive; writes and the archiver use the store itself.
+	var reads usecase.Store = a.store
+	if arch != nil {
+		reads = usecase.ArchiveBacked(a.store, arch)
+		a.archiver = usecase.NewArchiver(a.store, a.store, arch, a.cfg.archiverOptions(), a.metrics, a.log)
+	}
 	limits := a.cfg.PaperLimits()
-	a.papers = usecase.NewPapers(a.store, a.store, limits)
+	a.papers = usecase.NewPapers(reads, a.store, limits)
 	a.papers.SetFilter(filter)
+	if arch != nil {
+		a.papers.SetArchive(arch)
+	}
 	ho := a.cfg.hubOptions()
 	ho.Filter = filter
-	a.hub = usecase.NewHub(a.store, a.store, a.store, limits, ho, a.metrics, a.log)
+	a.hub = usecase.NewHub(reads, a.store, a.store, limits, ho, a.metrics, a.log)
 	a.metrics.SetActivePapers(func() float64 { return float64(a.hub.Rooms()) })
 	return nil
 }
@@ -121,6 +143,38 @@ func (a *App) newBackend(ctx context.Context) error {
 func (a *App) closeBackend() {
 	a.hub.Close()
 	a.store.Close()
+	a.closeArchive()
+}
+
+// startArchiver runs the archiver in its own goroutine until stopArchiver.
+func (a *App) startArchiver() {
+	if a.archiver == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.archiver.Run(ctx)
+	}()
+	a.stopArchiver = func() {
+		cancel()
+		<-done
+	}
+}
+
+// closeArchive stops the archiver (if it runs) and closes the archive.
+func (a *App) closeArchive() {
+	if a.stopArchiver != nil {
+		a.stopArchiver()
+		a.stopArchiver = nil
+	}
+	if a.archive != nil {
+		if err := a.archive.Close(); err != nil {
+			a.log.Warn("closing the archive", "error", err)
+		}
+		a.archive = nil
+	}
 }
 
 // newHTTP builds every HTTP route on the backend: REST (behind the optional
@@ -197,6 +251,7 @@ func (a *App) Start() error {
 	}
 	a.served = make(chan error, 1)
 	a.sampler.Start()
+	a.startArchiver()
 	go func() {
 		var err error
 		if a.cfg.Server.TLSCert != "" {
@@ -209,7 +264,7 @@ func (a *App) Start() error {
 		}
 		a.served <- err
 	}()
-	a.log.Info("papercast serving", "url", a.URL(), "store", a.cfg.Store)
+	a.log.Info("papercast serving", "url", a.URL(), "store", a.cfg.Store, "archive", a.cfg.Archive.Driver)
 	return nil
 }
 
@@ -250,6 +305,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	a.sampler.Close()
+	a.closeArchive() // the archiver first: it uses the store
 	a.store.Close()
 	if a.served != nil {
 		if err := <-a.served; err != nil {
