@@ -7,8 +7,13 @@ FUZZTIME ?= 5s
 
 .PHONY: run build test fuzz seed lint lint-openapi run-redis run-replicas bench soak test-e2e test-client clean
 
-run: build ## serve on the embedded in-process store
-	./$(BIN) serve
+# make run archives finished papers in data/papercast.db (SQLite, created
+# on first start, gitignored): the embedded store forgets everything on a
+# restart, the archive keeps the final papers. PAPERCAST_ARCHIVE_DRIVER and
+# PAPERCAST_ARCHIVE_DSN in the environment take precedence.
+run: build ## serve on the embedded in-process store with a SQLite archive in data/
+	PAPERCAST_ARCHIVE_DRIVER="$${PAPERCAST_ARCHIVE_DRIVER:-sqlite}" \
+	PAPERCAST_ARCHIVE_DSN="$${PAPERCAST_ARCHIVE_DSN:-data/papercast.db}" ./$(BIN) serve
 
 build:
 	$(GO) build -o $(BIN) ./cmd/papercast
@@ -37,13 +42,16 @@ lint:
 	$(GO) vet $(PKGS)
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 
-run-redis: build ## serve on the Redis at 127.0.0.1:6379
-	PAPERCAST_STORE=redis ./$(BIN) serve
+# run-redis and run-replicas archive nothing unless told where:
+# PAPERCAST_ARCHIVE_DRIVER=postgres PAPERCAST_ARCHIVE_DSN=postgres://... make
+# run-replicas (README: "Archive"). The variables pass through as they are.
+run-redis: build ## serve on the Redis at 127.0.0.1:6379 (archive: PAPERCAST_ARCHIVE_DRIVER/DSN)
+	PAPERCAST_STORE=redis PAPERCAST_ARCHIVE_DRIVER="$${PAPERCAST_ARCHIVE_DRIVER:-none}" PAPERCAST_ARCHIVE_DSN="$${PAPERCAST_ARCHIVE_DSN:-}" ./$(BIN) serve
 
 # The replicas share one guest secret, generated per run (unless
 # PAPERCAST_AUTH_GUEST_SECRET is set), so a guest token from one replica is
 # valid on the others; ?user= is not trusted, as in production.
-run-replicas: build ## three replicas on :8081-8083 sharing 127.0.0.1:6379; Ctrl-C stops all
+run-replicas: build ## three replicas on :8081-8083 sharing 127.0.0.1:6379 (archive: PAPERCAST_ARCHIVE_DRIVER/DSN); Ctrl-C stops all
 	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	secret="$${PAPERCAST_AUTH_GUEST_SECRET:-$$(head -c 32 /dev/urandom | base64)}"; \
 	for p in 8081 8082 8083; do \

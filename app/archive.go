@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 
+	sqlitearchive "github.com/papercast/papercast/repository/archive/sqlite"
 	"github.com/papercast/papercast/usecase"
 )
 
@@ -70,6 +71,13 @@ var errNoDriver = errors.New("this build has no such archive driver")
 
 // openArchiveDriver opens one driver.
 func openArchiveDriver(ctx context.Context, c ArchiveConfig, log *slog.Logger) (usecase.Archive, error) {
-	_, _ = ctx, log
+	switch c.Driver {
+	case ArchiveSQLite:
+		a, err := sqlitearchive.Open(ctx, c.DSN, log)
+		if err != nil {
+			return nil, err
+		}
+		return a, nil
+	}
 	return nil, errNoDriver
 }
