@@ -49,15 +49,15 @@ type App struct {
 	archiver     *usecase.Archiver
 	stopArchiver func()
 	papers       *usecase.Papers
-	hub     *usecase.Hub
-	ws      *ws.Handler
-	echo    *echo.Echo
-	srv     *http.Server
-	metrics *metrics.Metrics
-	sampler *admin.Sampler // the admin page's last 15 minutes; Start to Shutdown
-	started time.Time
-	ln      net.Listener
-	served  chan error
+	hub          *usecase.Hub
+	ws           *ws.Handler
+	echo         *echo.Echo
+	srv          *http.Server
+	metrics      *metrics.Metrics
+	sampler      *admin.Sampler // the admin page's last 15 minutes; Start to Shutdown
+	started      time.Time
+	ln           net.Listener
+	served       chan error
 }
 
 // NewLogger builds the slog logger the config asks for.

@@ -227,4 +227,3 @@ func TestMemoryStoreWithSQLiteKeepsFinalPapersAcrossRestarts(t *testing.T) {
 		t.Fatalf("an open paper of the embedded store: %d after a restart, want 404 (only final papers are archived)", code)
 	}
 }
-
