@@ -43,21 +43,22 @@ type App struct {
 	cfg     Config
 	log     *slog.Logger
 	store   backend
+	papers  *usecase.Papers
+	hub     *usecase.Hub
+	ws      *ws.Handler
+	echo    *echo.Echo
+	srv     *http.Server
+	metrics *metrics.Metrics
+	sampler *admin.Sampler // the admin page's last 15 minutes; Start to Shutdown
+	started time.Time
+	ln      net.Listener
+	served  chan error
+
 	archive usecase.Archive // nil: archive.driver none
 	// archiver moves finalized papers to the archive; it runs from Start
 	// until Shutdown (stopArchiver).
 	archiver     *usecase.Archiver
 	stopArchiver func()
-	papers       *usecase.Papers
-	hub          *usecase.Hub
-	ws           *ws.Handler
-	echo         *echo.Echo
-	srv          *http.Server
-	metrics      *metrics.Metrics
-	sampler      *admin.Sampler // the admin page's last 15 minutes; Start to Shutdown
-	started      time.Time
-	ln           net.Listener
-	served       chan error
 }
 
 // NewLogger builds the slog logger the config asks for.
