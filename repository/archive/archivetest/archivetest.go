@@ -151,6 +151,13 @@ func roundTripCases() []struct {
 			d.Paper.Title, d.Paper.To = "", ""
 			return d
 		}},
+		{"MicrosecondPaperTimes", func(id string) domain.Document {
+			d := Document(id, 1)
+			d.Paper.CreatedAt = base.Add(123456 * time.Microsecond)
+			fin := base.Add(time.Hour + time.Microsecond)
+			d.Paper.FinalizedAt = &fin
+			return d
+		}},
 		{"BigDocument", func(id string) domain.Document {
 			d := Document(id, 2000)
 			long := raw(`"` + strings.Repeat("wish you the best ✨ ", 50) + `"`)
