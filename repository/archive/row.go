@@ -43,7 +43,8 @@ type Row struct {
 // ToRow turns a final document into a row, or fails with domain.ErrInvalid
 // when the archive could not give the document back exactly as it is:
 // it is not final, its id is not a paper id, a text is not UTF-8 or holds
-// a NUL (PostgreSQL text cannot), its seq overflows a signed 64-bit
+// a NUL (PostgreSQL text cannot), a time is finer than a microsecond
+// (PostgreSQL's timestamptz) or beyond year 9999, its seq overflows a signed 64-bit
 // integer, or an element would not decode to itself (a field value that is
 // not compact JSON, a reserved field name, an author name without a user, a
 // creation time finer than a second). The last check decodes what it
@@ -58,6 +59,15 @@ func ToRow(doc domain.Document) (Row, error) {
 		return Row{}, fmt.Errorf("archive: paper %s is %q, only final papers are archived: %w", p.ID, p.Status, domain.ErrInvalid)
 	case p.Seq > math.MaxInt64:
 		return Row{}, fmt.Errorf("archive: paper %s: seq %d overflows a SQL integer: %w", p.ID, p.Seq, domain.ErrInvalid)
+	}
+	for _, f := range []struct {
+		name string
+		t    *time.Time
+	}{{"createdAt", &p.CreatedAt}, {"finalizedAt", p.FinalizedAt}} {
+		if f.t != nil && !storableTime(*f.t) {
+			return Row{}, fmt.Errorf("archive: paper %s: %s %v is finer than a microsecond or outside years 1-9999: %w",
+				p.ID, f.name, *f.t, domain.ErrInvalid)
+		}
 	}
 	for _, f := range []struct{ name, v string }{{"title", p.Title}, {"to", p.To}, {"epoch", p.Epoch}, {"edit", p.Edit}} {
 		if err := storableText(f.v); err != nil {
@@ -91,6 +101,13 @@ func ToRow(doc domain.Document) (Row, error) {
 		r.OwnerKeyHash = bytes.Clone(p.OwnerKeyHash)
 	}
 	return r, nil
+}
+
+// storableTime is what every driver keeps exactly: PostgreSQL's timestamptz
+// holds microseconds, and RFC 3339 text four-digit years.
+func storableTime(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 1 && y <= 9999 && t.Truncate(time.Microsecond).Equal(t)
 }
 
 // storableText is what every text column can hold: UTF-8 without NUL.

@@ -151,6 +151,13 @@ func roundTripCases() []struct {
 			d.Paper.Title, d.Paper.To = "", ""
 			return d
 		}},
+		{"MicrosecondPaperTimes", func(id string) domain.Document {
+			d := Document(id, 1)
+			d.Paper.CreatedAt = base.Add(123456 * time.Microsecond)
+			fin := base.Add(time.Hour + time.Microsecond)
+			d.Paper.FinalizedAt = &fin
+			return d
+		}},
 		{"BigDocument", func(id string) domain.Document {
 			d := Document(id, 2000)
 			long := raw(`"` + strings.Repeat("wish you the best ✨ ", 50) + `"`)
@@ -210,6 +217,8 @@ func unstorableDocumentIsInvalid(t *testing.T, a usecase.Archive) {
 		{"NotFinal", func(d *domain.Document) { d.Paper.Status = domain.StatusOpen; d.Paper.FinalizedAt = nil }},
 		{"TitleNotUTF8", func(d *domain.Document) { d.Paper.Title = "bad \xff byte" }},
 		{"ToHoldsNUL", func(d *domain.Document) { d.Paper.To = "a\x00b" }},
+		{"SubMicrosecondPaperTime", func(d *domain.Document) { d.Paper.CreatedAt = base.Add(time.Nanosecond) }},
+		{"FinalizedAfterYear9999", func(d *domain.Document) { at := base.AddDate(8000, 0, 0); d.Paper.FinalizedAt = &at }},
 		{"SeqOverflowsSQL", func(d *domain.Document) { d.Paper.Seq = math.MaxInt64 + 1 }},
 		{"ValueWithLeadingSpace", func(d *domain.Document) { d.Elements[0].Fields["text"] = raw(` "x"`) }},
 		{"ValueNotJSON", func(d *domain.Document) { d.Elements[0].Fields["text"] = raw(`{"a":`) }},
