@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 
+	pgarchive "github.com/papercast/papercast/repository/archive/postgres"
 	sqlitearchive "github.com/papercast/papercast/repository/archive/sqlite"
 	"github.com/papercast/papercast/usecase"
 )
@@ -74,6 +75,12 @@ func openArchiveDriver(ctx context.Context, c ArchiveConfig, log *slog.Logger) (
 	switch c.Driver {
 	case ArchiveSQLite:
 		a, err := sqlitearchive.Open(ctx, c.DSN, log)
+		if err != nil {
+			return nil, err
+		}
+		return a, nil
+	case ArchivePostgres:
+		a, err := pgarchive.Open(ctx, c.DSN, log)
 		if err != nil {
 			return nil, err
 		}
