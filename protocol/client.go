@@ -10,8 +10,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/papercast/papercast/domain"
+	"github.com/papercast/papercast/protocol/jsonscan"
 )
 
 // Client frame types. An op frame's type is its op kind.
@@ -79,81 +81,224 @@ func invalid(ref, format string, args ...any) error {
 
 // DecodeClient decodes one client text frame strictly: UTF-8, exactly one
 // JSON object, case-sensitive keys and type names, values of the right types.
-// Unknown keys are ignored so clients may add their own.
+// Unknown keys are ignored so clients may add their own; of a repeated key
+// the last wins, as in encoding/json.
+//
+// It scans the frame in place (protocol/jsonscan) rather than through
+// encoding/json: a valid upsert costs three allocations (the fields map and
+// one block holding every string and value of the frame). What it accepts,
+// what it returns and every error's text are those of the encoding/json
+// decoder it replaced, which oracle_test.go keeps and compares it with.
 func DecodeClient(data []byte) (ClientFrame, error) {
 	var f ClientFrame
-	top, err := DecodeObject(data, "frame")
-	if err != nil {
-		return f, &DecodeError{Err: err}
+	if i := jsonscan.SkipSpace(data, 0); !utf8.Valid(data) || i == len(data) || data[i] != '{' || !jsonscan.Valid(data) {
+		return f, &DecodeError{Err: malformed(data)}
 	}
-	if raw, ok := top["ref"]; ok {
-		if err := unquote(raw, &f.Ref); err != nil {
+	var u jsonscan.Unquoter
+	m := scanFrame(data, &u)
+	typ, typeOK := typeName(m.typ, &u)
+	a := arena{b: make([]byte, 0, m.arenaSize(typ))}
+	if m.ref != nil {
+		ref, ok := a.stringValue(m.ref)
+		if !ok {
 			return ClientFrame{}, invalid("", "ref must be a string")
 		}
-		if len(f.Ref) > MaxRefLen {
-			f.Ref = ""
-			return f, invalid("", "ref must be at most %d characters", MaxRefLen)
+		if len(ref) > MaxRefLen {
+			return ClientFrame{}, invalid("", "ref must be at most %d characters", MaxRefLen)
 		}
+		f.Ref = ref
 	}
-	raw, ok := top["type"]
-	if !ok {
+	if m.typ == nil {
 		return f, invalid(f.Ref, "missing type")
 	}
-	if err := unquote(raw, &f.Type); err != nil {
+	if !typeOK {
 		return f, invalid(f.Ref, "type must be a string")
 	}
+	f.Type = typ
 	switch f.Type {
 	case TypeUpsert, TypeDelete:
-		raw, ok := top["id"]
-		if !ok {
+		if m.id == nil {
 			return f, invalid(f.Ref, "missing id")
 		}
-		if err := unquote(raw, &f.ID); err != nil {
+		id, ok := a.stringValue(m.id)
+		if !ok {
 			return f, invalid(f.Ref, "id must be a string")
 		}
+		f.ID = id
 		if f.Type == TypeDelete {
 			return f, nil
 		}
-		raw, ok = top["fields"]
-		if !ok || len(raw) == 0 || raw[0] != '{' {
+		if m.fields == nil || m.fields[0] != '{' {
 			return f, invalid(f.Ref, "fields must be a non-empty object")
 		}
-		if err := json.Unmarshal(raw, &f.Fields); err != nil {
+		n := 0
+		for it := jsonscan.Object(m.fields); ; n++ {
+			if _, _, ok := it.Next(); !ok {
+				break
+			}
+		}
+		if n == 0 {
 			return f, invalid(f.Ref, "fields must be a non-empty object")
 		}
-		if len(f.Fields) == 0 {
-			return f, invalid(f.Ref, "fields must be a non-empty object")
-		}
-		for k, v := range f.Fields {
-			f.Fields[k] = compact(v)
+		f.Fields = make(map[string]json.RawMessage, n)
+		it := jsonscan.Object(m.fields)
+		for k, v, ok := it.Next(); ok; k, v, ok = it.Next() {
+			f.Fields[a.unquote(k)] = a.compact(v)
 		}
 		return f, nil
 	case TypePresence:
-		raw, ok := top["state"]
-		if !ok || len(raw) == 0 || raw[0] != '{' {
+		if m.state == nil || m.state[0] != '{' {
 			return f, invalid(f.Ref, "state must be an object")
 		}
-		f.State = compact(raw)
+		f.State = a.compact(m.state)
 		return f, nil
 	case TypeClaim:
-		return f, requiredString(top, "ownerKey", f.Ref, &f.OwnerKey)
+		return f, requiredString(&a, m.ownerKey, "ownerKey", f.Ref, &f.OwnerKey)
 	case TypeBan:
-		return f, requiredString(top, "user", f.Ref, &f.User)
+		return f, requiredString(&a, m.user, "user", f.Ref, &f.User)
 	default:
 		return f, &DecodeError{Ref: f.Ref, Err: fmt.Errorf("%w: unknown type %q", domain.ErrUnsupported, f.Type)}
 	}
 }
 
-// requiredString reads member key, which must be a string.
-func requiredString(top map[string]json.RawMessage, key, ref string, dst *string) error {
-	raw, ok := top[key]
-	if !ok {
+// malformed is the error for a frame that is not one valid JSON object of
+// UTF-8: DecodeObject's, so its text is encoding/json's as it always was.
+// Only refused frames pay for it.
+func malformed(data []byte) error {
+	if _, err := DecodeObject(data, "frame"); err != nil {
+		return err
+	}
+	// jsonscan.Valid refused what encoding/json accepts: FuzzValid exists
+	// to keep this unreachable.
+	return fmt.Errorf("%w: malformed JSON", domain.ErrInvalid)
+}
+
+// frameMembers are the raw values of the members DecodeClient reads, each
+// its key's last occurrence; nil when absent.
+type frameMembers struct {
+	ref, typ, id, fields, state, ownerKey, user []byte
+}
+
+func scanFrame(data []byte, u *jsonscan.Unquoter) frameMembers {
+	var m frameMembers
+	it := jsonscan.Object(data)
+	for k, v, ok := it.Next(); ok; k, v, ok = it.Next() {
+		switch string(u.Unquote(k)) {
+		case "ref":
+			m.ref = v
+		case "type":
+			m.typ = v
+		case "id":
+			m.id = v
+		case "fields":
+			m.fields = v
+		case "state":
+			m.state = v
+		case "ownerKey":
+			m.ownerKey = v
+		case "user":
+			m.user = v
+		}
+	}
+	return m
+}
+
+// arenaSize bounds the bytes a frame of type typ keeps: its strings and
+// values take at most the bytes they take in the frame.
+func (m frameMembers) arenaSize(typ string) int {
+	n := len(m.ref)
+	switch typ {
+	case TypeUpsert:
+		n += len(m.id) + len(m.fields)
+	case TypeDelete:
+		n += len(m.id)
+	case TypePresence:
+		n += len(m.state)
+	case TypeClaim:
+		n += len(m.ownerKey)
+	case TypeBan:
+		n += len(m.user)
+	}
+	return n
+}
+
+// typeName decodes the type member as a string (null reads as "", as
+// encoding/json leaves a string alone for null). Known types come back as
+// the constants: no allocation for them.
+func typeName(raw []byte, u *jsonscan.Unquoter) (string, bool) {
+	switch {
+	case raw == nil || raw[0] == 'n':
+		return "", true
+	case raw[0] != '"':
+		return "", false
+	}
+	switch s := u.Unquote(raw); string(s) {
+	case TypeUpsert:
+		return TypeUpsert, true
+	case TypeDelete:
+		return TypeDelete, true
+	case TypePresence:
+		return TypePresence, true
+	case TypeClaim:
+		return TypeClaim, true
+	case TypeBan:
+		return TypeBan, true
+	default:
+		return string(s), true
+	}
+}
+
+// requiredString reads member key (raw, nil when absent), which must be a
+// string.
+func requiredString(a *arena, raw []byte, key, ref string, dst *string) error {
+	if raw == nil {
 		return invalid(ref, "missing %s", key)
 	}
-	if len(raw) == 0 || raw[0] != '"' || unquote(raw, dst) != nil {
+	if raw[0] != '"' {
 		return invalid(ref, "%s must be a string", key)
 	}
+	*dst = a.unquote(raw)
 	return nil
+}
+
+// arena holds the strings and values of one decoded frame in one block.
+// Its strings are views of bytes that are never written again (appends go
+// past them, or to a new block), which is how strings.Builder hands out its
+// buffer; its values are capped slices, so appending to one copies it.
+type arena struct{ b []byte }
+
+// unquote returns the contents of the string token tok as a string.
+func (a *arena) unquote(tok []byte) string {
+	start := len(a.b)
+	if jsonscan.Plain(tok) {
+		a.b = append(a.b, tok[1:len(tok)-1]...)
+	} else {
+		a.b = jsonscan.AppendUnquote(a.b, tok)
+	}
+	if len(a.b) == start {
+		return ""
+	}
+	return unsafe.String(&a.b[start], len(a.b)-start)
+}
+
+// stringValue decodes a member as json.Unmarshal decodes into a string: a
+// string token, or null, which leaves it "". ok is false for other values.
+func (a *arena) stringValue(raw []byte) (s string, ok bool) {
+	switch raw[0] {
+	case 'n':
+		return "", true
+	case '"':
+		return a.unquote(raw), true
+	}
+	return "", false
+}
+
+// compact copies a value without insignificant whitespace, so stored values
+// are canonical and their size does not depend on a client's formatting.
+func (a *arena) compact(v []byte) json.RawMessage {
+	start := len(a.b)
+	a.b = jsonscan.AppendCompact(a.b, v)
+	return a.b[start:len(a.b):len(a.b)]
 }
 
 // DecodeObject is the strict preamble of every JSON object the server reads
@@ -175,27 +320,4 @@ func DecodeObject(data []byte, what string) (map[string]json.RawMessage, error) 
 		return nil, fmt.Errorf("%w: malformed JSON: %v", domain.ErrInvalid, err)
 	}
 	return top, nil
-}
-
-// unquote decodes a JSON string value. Plain strings (no escapes) are cut
-// out directly; anything else goes through encoding/json.
-func unquote(raw json.RawMessage, dst *string) error {
-	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' && bytes.IndexByte(raw[1:n-1], '\\') < 0 && bytes.IndexByte(raw[1:n-1], '"') < 0 {
-		*dst = string(raw[1 : n-1])
-		return nil
-	}
-	return json.Unmarshal(raw, dst)
-}
-
-// compact drops insignificant whitespace so stored values are canonical and
-// their size does not depend on a client's formatting.
-func compact(v json.RawMessage) json.RawMessage {
-	if bytes.IndexAny(v, " \t\r\n") < 0 {
-		return v
-	}
-	var b bytes.Buffer
-	if err := json.Compact(&b, v); err != nil {
-		return v
-	}
-	return b.Bytes()
 }
