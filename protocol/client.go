@@ -85,8 +85,8 @@ func invalid(ref, format string, args ...any) error {
 // the last wins, as in encoding/json.
 //
 // It scans the frame in place (protocol/jsonscan) rather than through
-// encoding/json: a valid upsert costs three allocations (the fields map and
-// one block holding every string and value of the frame). What it accepts,
+// encoding/json: a valid upsert costs four allocations (the fields map, one
+// block for its strings and one for its values). What it accepts,
 // what it returns and every error's text are those of the encoding/json
 // decoder it replaced, which oracle_test.go keeps and compares it with.
 func DecodeClient(data []byte) (ClientFrame, error) {
@@ -97,7 +97,7 @@ func DecodeClient(data []byte) (ClientFrame, error) {
 	var u jsonscan.Unquoter
 	m := scanFrame(data, &u)
 	typ, typeOK := typeName(m.typ, &u)
-	a := arena{b: make([]byte, 0, m.arenaSize(typ))}
+	a := m.arena(typ)
 	if m.ref != nil {
 		ref, ok := a.stringValue(m.ref)
 		if !ok {
@@ -131,19 +131,25 @@ func DecodeClient(data []byte) (ClientFrame, error) {
 		if m.fields == nil || m.fields[0] != '{' {
 			return f, invalid(f.Ref, "fields must be a non-empty object")
 		}
-		n := 0
-		for it := jsonscan.Object(m.fields); ; n++ {
-			if _, _, ok := it.Next(); !ok {
-				break
-			}
-		}
-		if n == 0 {
+		if m.nFields == 0 {
 			return f, invalid(f.Ref, "fields must be a non-empty object")
 		}
-		f.Fields = make(map[string]json.RawMessage, n)
+		f.Fields = make(map[string]json.RawMessage, m.nFields)
 		it := jsonscan.Object(m.fields)
+		dups := false
 		for k, v, ok := it.Next(); ok; k, v, ok = it.Next() {
+			// A repeated name takes the new value but keeps its first key
+			// string (a map keeps the key it has), so it is looked up
+			// without a copy and not added to the block.
+			if name := u.Unquote(k); f.Fields[string(name)] != nil {
+				f.Fields[string(name)] = a.compact(v)
+				dups = true
+				continue
+			}
 			f.Fields[a.unquote(k)] = a.compact(v)
+		}
+		if dups {
+			refit(&f)
 		}
 		return f, nil
 	case TypePresence:
@@ -177,6 +183,9 @@ func malformed(data []byte) error {
 // its key's last occurrence; nil when absent.
 type frameMembers struct {
 	ref, typ, id, fields, state, ownerKey, user []byte
+	// The members of fields, when it is an object: how many (repeats
+	// counted) and the bytes of their raw names and of their raw values.
+	nFields, nameBytes, valueBytes int
 }
 
 func scanFrame(data []byte, u *jsonscan.Unquoter) frameMembers {
@@ -200,26 +209,36 @@ func scanFrame(data []byte, u *jsonscan.Unquoter) frameMembers {
 			m.user = v
 		}
 	}
+	if len(m.fields) != 0 && m.fields[0] == '{' {
+		fields := jsonscan.Object(m.fields)
+		for k, v, ok := fields.Next(); ok; k, v, ok = fields.Next() {
+			m.nFields++
+			m.nameBytes += len(k)
+			m.valueBytes += len(v)
+		}
+	}
 	return m
 }
 
-// arenaSize bounds the bytes a frame of type typ keeps: its strings and
-// values take at most the bytes they take in the frame.
-func (m frameMembers) arenaSize(typ string) int {
-	n := len(m.ref)
+// arena makes the blocks a frame of type typ decodes into, each as large
+// as the raw bytes it will hold (decoding never lengthens a string, and
+// compacting never lengthens a value).
+func (m frameMembers) arena(typ string) arena {
+	strs, vals := len(m.ref), 0
 	switch typ {
 	case TypeUpsert:
-		n += len(m.id) + len(m.fields)
+		strs += len(m.id) + m.nameBytes
+		vals = m.valueBytes
 	case TypeDelete:
-		n += len(m.id)
+		strs += len(m.id)
 	case TypePresence:
-		n += len(m.state)
+		vals = len(m.state)
 	case TypeClaim:
-		n += len(m.ownerKey)
+		strs += len(m.ownerKey)
 	case TypeBan:
-		n += len(m.user)
+		strs += len(m.user)
 	}
-	return n
+	return arena{b: make([]byte, 0, strs), vals: make([]byte, 0, vals)}
 }
 
 // typeName decodes the type member as a string (null reads as "", as
@@ -261,11 +280,17 @@ func requiredString(a *arena, raw []byte, key, ref string, dst *string) error {
 	return nil
 }
 
-// arena holds the strings and values of one decoded frame in one block.
-// Its strings are views of bytes that are never written again (appends go
-// past them, or to a new block), which is how strings.Builder hands out its
-// buffer; its values are capped slices, so appending to one copies it.
-type arena struct{ b []byte }
+// arena holds the strings of one decoded frame in one block and its values
+// in another. The strings are views of bytes that are never written again
+// (appends go past them, or to a new block), which is how strings.Builder
+// hands out its buffer; the values are capped slices, so appending to one
+// copies it.
+//
+// The two are apart because they live apart: an element id and field names
+// stay as long as the element (a map keeps its key strings; the memory store
+// keys by them), so their block holds nothing else, while values are copied
+// when they are merged (paper.Merge) and their block goes with the frame.
+type arena struct{ b, vals []byte }
 
 // unquote returns the contents of the string token tok as a string.
 func (a *arena) unquote(tok []byte) string {
@@ -296,9 +321,37 @@ func (a *arena) stringValue(raw []byte) (s string, ok bool) {
 // compact copies a value without insignificant whitespace, so stored values
 // are canonical and their size does not depend on a client's formatting.
 func (a *arena) compact(v []byte) json.RawMessage {
+	start := len(a.vals)
+	a.vals = jsonscan.AppendCompact(a.vals, v)
+	return a.vals[start:len(a.vals):len(a.vals)]
+}
+
+// refit copies the strings of f into a block of their size: with field
+// names repeated, the block was sized for every repeat, and the id and
+// names kept would hold all of it for as long as the element lives. Only a
+// frame that repeats a name pays for it.
+func refit(f *ClientFrame) {
+	n := len(f.Ref) + len(f.ID)
+	for k := range f.Fields {
+		n += len(k)
+	}
+	a := arena{b: make([]byte, 0, n)}
+	f.Ref, f.ID = a.str(f.Ref), a.str(f.ID)
+	fields := make(map[string]json.RawMessage, len(f.Fields))
+	for k, v := range f.Fields {
+		fields[a.str(k)] = v
+	}
+	f.Fields = fields
+}
+
+// str copies s into the block.
+func (a *arena) str(s string) string {
 	start := len(a.b)
-	a.b = jsonscan.AppendCompact(a.b, v)
-	return a.b[start:len(a.b):len(a.b)]
+	a.b = append(a.b, s...)
+	if len(a.b) == start {
+		return ""
+	}
+	return unsafe.String(&a.b[start], len(a.b)-start)
 }
 
 // DecodeObject is the strict preamble of every JSON object the server reads

@@ -184,3 +184,13 @@ func compareWithOldDecoder(t *testing.T, data []byte) {
 		t.Fatalf("%q:\n got %#v\nwant %#v", data, got, want)
 	}
 }
+
+// TestDecodingAnUpsertAllocatesFourTimes pins what the scanner bought: the
+// fields map (one allocation for up to 8 fields), the strings block and the
+// values block, where encoding/json took ~39.
+func TestDecodingAnUpsertAllocatesFourTimes(t *testing.T) {
+	frame := []byte(`{"type":"upsert","ref":"a1","id":"n1","fields":{"text":"Happy birthday! Have a wonderful day","x":10,"y":20,"color":"#ffd"}}`)
+	if n := testing.AllocsPerRun(100, func() { _, _ = DecodeClient(frame) }); n > 4 {
+		t.Fatalf("decoding an upsert allocates %v times, want at most 4", n)
+	}
+}
