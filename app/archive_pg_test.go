@@ -110,7 +110,7 @@ func TestTwoReplicasArchivingAtOnceWriteOneRowEach(t *testing.T) {
 // proxy is a TCP proxy to a PostgreSQL whose line the test can cut and
 // restore: an archive outage without touching the shared server.
 type proxy struct {
-	t      *testing.T
+	t      testing.TB
 	target string
 	ln     net.Listener
 	addr   string
@@ -120,7 +120,7 @@ type proxy struct {
 	wg     sync.WaitGroup
 }
 
-func startProxy(t *testing.T, target string) *proxy {
+func startProxy(t testing.TB, target string) *proxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -306,4 +306,41 @@ func TestArchiveDSNIsNeverEchoed(t *testing.T) {
 	if strings.Contains(logs2.String(), good) {
 		t.Fatalf("the log echoes the DSN:\n%s", logs2.String())
 	}
+}
+
+// BenchmarkArchiverPostgres measures how fast one replica's archiver
+// drains a backlog into PostgreSQL: b.N papers of 10 notes are finalized
+// while the archive is cut off, then the line is restored and the time to
+// archive them all (claim, snapshot, put, read back, done) is measured.
+func BenchmarkArchiverPostgres(b *testing.B) {
+	srv := redistest.Start(b)
+	dsn := pgtest.New(b)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	px := startProxy(b, u.Host)
+	u.Host = px.addr
+	cfg := archiveConfig(replicaConfig([]string{srv.Addr()}, "standalone", prefix()), app.ArchivePostgres, u.String())
+	cfg.Archive.Timeout = 500 * time.Millisecond
+	cfg.Archive.Lease = time.Minute
+	cfg.Archive.MaxBackoff = 100 * time.Millisecond
+	a, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := a.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer a.Shutdown(context.Background())
+	base := a.URL()
+	px.setCut(true)
+	for range b.N {
+		writeAndFinalize(b, base, 10)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	px.setCut(false)
+	waitFor(b, "the backlog drained", func() bool { return metricValue(b, base, "papercast_archived_total") >= float64(b.N) })
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "papers/s")
 }

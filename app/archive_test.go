@@ -40,7 +40,7 @@ func memoryConfig() app.Config {
 }
 
 // metricValue reads one unlabelled series from /metrics.
-func metricValue(t *testing.T, base, name string) float64 {
+func metricValue(t testing.TB, base, name string) float64 {
 	t.Helper()
 	res, body := fetch(t, base+"/metrics")
 	if res.StatusCode != http.StatusOK {
@@ -61,7 +61,7 @@ func metricValue(t *testing.T, base, name string) float64 {
 }
 
 // waitFor polls cond until it holds (at most 30s).
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
@@ -74,7 +74,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // writeAndFinalize writes notes on a new paper over a WebSocket and
 // finalizes it over REST.
-func writeAndFinalize(t *testing.T, base string, notes int) wstest.Created {
+func writeAndFinalize(t testing.TB, base string, notes int) wstest.Created {
 	t.Helper()
 	p := wstest.CreatePaper(t, base)
 	c := wstest.MustDial(t, base, p.ID, wstest.Q("user", "u1", "name", "Ana"))
@@ -93,7 +93,7 @@ func writeAndFinalize(t *testing.T, base string, notes int) wstest.Created {
 	return p
 }
 
-func ownerCall(t *testing.T, method, url, key string) int {
+func ownerCall(t testing.TB, method, url, key string) int {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, nil)
 	req.Header.Set("Authorization", "Bearer "+key)

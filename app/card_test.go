@@ -12,7 +12,7 @@ import (
 	"github.com/papercast/papercast/internal/wstest"
 )
 
-func fetch(t *testing.T, url string, header ...string) (*http.Response, []byte) {
+func fetch(t testing.TB, url string, header ...string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
