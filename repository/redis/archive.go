@@ -24,12 +24,13 @@ var _ usecase.ArchiveQueue = (*Store)(nil)
 func (s *Store) archiveKey() string { return s.opts.KeyPrefix + "archive" }
 
 // queueOnFinalize adds the to-archive set to finalize.lua's keys and
-// arguments, outside cluster mode.
+// arguments, outside cluster mode: the set as the last key, and "archive",
+// the due time and the id as the last arguments, whatever comes before.
 func (s *Store) queueOnFinalize(id string, at time.Time, keys, args []string) ([]string, []string) {
 	if s.sharded {
 		return keys, args
 	}
-	return append(keys, s.archiveKey()), append(args, strconv.FormatInt(at.UnixMilli(), 10), id)
+	return append(keys, s.archiveKey()), append(args, "archive", strconv.FormatInt(at.UnixMilli(), 10), id)
 }
 
 // queueAfterFinalize adds a paper just finalized to the to-archive set in

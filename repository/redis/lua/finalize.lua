@@ -5,10 +5,11 @@
 -- ARGV[1] history size   ARGV[2] PUBLISH or SPUBLISH   ARGV[3] channel
 -- ARGV[4] frame prefix   ARGV[5] frame suffix (around the seq)
 -- ARGV[6] finalizedAt (unix seconds)   ARGV[7] open status   ARGV[8] final status
--- KEYS[3] (optional) the to-archive zset   ARGV[9] due (unix ms)   ARGV[10] paper id:
--- recorded in the same step as the status change, so no finalized paper
--- is ever missing from it (issue 11). Absent in cluster mode, where the
--- zset is in another slot and the store adds it right after.
+-- The to-archive zset (issue 11), outside cluster mode: the LAST key, with
+-- the last three ARGV "archive", due (unix ms), paper id. Recorded in the
+-- same step as the status change, so no finalized paper is ever missing
+-- from it. Absent in cluster mode, where the zset is in another slot and
+-- the store adds the paper right after.
 local meta, hist = KEYS[1], KEYS[2]
 local status = redis.call('HGET', meta, 'status')
 if not status then
@@ -23,7 +24,8 @@ local frame = ARGV[4] .. seq .. ARGV[5]
 redis.call('RPUSH', hist, frame)
 redis.call('LTRIM', hist, -tonumber(ARGV[1]), -1)
 redis.call(ARGV[2], ARGV[3], frame)
-if KEYS[3] then
-  redis.call('ZADD', KEYS[3], ARGV[9], ARGV[10])
+local nargs = #ARGV
+if nargs >= 3 and ARGV[nargs - 2] == 'archive' then
+  redis.call('ZADD', KEYS[#KEYS], ARGV[nargs - 1], ARGV[nargs])
 end
 return redis.call('HGETALL', meta)
