@@ -61,7 +61,21 @@ func sessionOf(s *melody.Session) *session {
 
 // onConnect joins the hub. It runs before melody starts the write pump, so
 // Start may write the first frames straight to the connection.
+//
+// The join (store reads, encoding and writing the first frames) runs on a
+// goroutine of its own that ends with it: this goroutine becomes the
+// session's read pump, and would otherwise keep the stack the join grew
+// for as long as the session sits idle.
 func (h *Handler) onConnect(s *melody.Session) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.connect(s)
+	}()
+	<-done
+}
+
+func (h *Handler) connect(s *melody.Session) {
 	sess := sessionOf(s)
 	if sess == nil {
 		return
