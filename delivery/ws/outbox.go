@@ -49,7 +49,13 @@ func (sess *session) send(frame []byte) {
 	if !o.inFlight {
 		o.inFlight = true
 		o.mu.Unlock()
-		_ = sess.s.Write(frame)
+		if sess.s.Write(frame) != nil {
+			// The session is closed: no write pump will report this frame
+			// sent, so nothing more is queued (nor counted as too slow).
+			o.mu.Lock()
+			o.closed = true
+			o.mu.Unlock()
+		}
 		return
 	}
 	if o.supersede(frame) {
