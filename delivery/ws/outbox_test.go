@@ -298,3 +298,45 @@ func TestBatchParam(t *testing.T) {
 		t.Fatalf("batch=yes: err %v, response %v", err, res)
 	}
 }
+
+// TestAckLeavesWithOwnOp: a sender whose connection is busy gets its own op
+// frame and the op's ack in one write once the frame ahead of them is out.
+func TestAckLeavesWithOwnOp(t *testing.T) {
+	s := newServer(t, ws.Options{OpsPerSecond: 1e6, OpsBurst: 1e6})
+	w := &wires{}
+	ws.SetConnWrap(s.ws, w.wrap)
+	p := s.create()
+	sender := s.join(p.ID, nil)
+	sender.Next(ofType("snapshot"))
+	other := s.join(p.ID, nil)
+	seen(sender, other.Next(ofType("snapshot")))
+	wire := w.get(t, 0)
+	before := wire.Writes()
+	wire.Hold()
+	other.Send(upsert("o1", "n1", map[string]any{"a": 1}))
+	other.Next(ofType("ack"))
+	sender.Send(upsert("s1", "n2", map[string]any{"a": 2}))
+	waitOutbox(t, s.ws, "holding the sender's op and its ack", func(o ws.Outbox) bool {
+		var op, ack bool
+		for _, f := range o.Pending {
+			op = op || bytes.HasPrefix(f, []byte(`{"type":"op"`)) && bytes.Contains(f, []byte(`"n2"`))
+			ack = ack || bytes.HasPrefix(f, []byte(`{"type":"ack","ref":"s1"`))
+		}
+		return op && ack
+	})
+	wire.Release()
+	if f := sender.Next(ofType("op")); f.ID != "n1" {
+		t.Fatalf("first op is %s, want n1", f.ID)
+	}
+	got := map[string]bool{}
+	for range 2 {
+		f := sender.Next(ofType("op", "ack"))
+		got[f.Type] = true
+	}
+	if !got["op"] || !got["ack"] {
+		t.Fatalf("after n1: %v, want the own op and its ack", got)
+	}
+	if n := wire.Writes() - before; n != 2 {
+		t.Errorf("%d writes, want 2 (other's op, then own op and ack together)", n)
+	}
+}
