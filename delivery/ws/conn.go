@@ -26,10 +26,32 @@ func (c *corkConn) Write(p []byte) (int, error) {
 		c.mu.Unlock()
 		return c.Conn.Write(p)
 	}
-	*c.buf = append(*c.buf, p...)
+	if len(*c.buf)+len(p) <= maxCork {
+		*c.buf = append(*c.buf, p...)
+		c.mu.Unlock()
+		return len(p), nil
+	}
+	// Too much to gather (a big snapshot or batch): what was gathered goes
+	// first, then p, straight, so a big frame is not copied once more. The
+	// caller is gorilla holding its write lock, so no control frame can
+	// come between the two.
+	gathered := *c.buf
+	next := getBuf()
+	c.buf = next
 	c.mu.Unlock()
-	return len(p), nil
+	if len(gathered) > 0 {
+		_, err := c.Conn.Write(gathered)
+		b := gathered[:0]
+		putBuf(&b)
+		if err != nil {
+			return 0, fmt.Errorf("flush %d bytes: %w", len(gathered), err)
+		}
+	}
+	return c.Conn.Write(p)
 }
+
+// maxCork bounds what one flush cycle gathers.
+const maxCork = 64 << 10
 
 // cork starts gathering writes.
 func (c *corkConn) cork() {
