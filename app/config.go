@@ -138,10 +138,11 @@ type LimitsConfig struct {
 
 // WSConfig tunes WebSocket sessions.
 type WSConfig struct {
-	MaxFrameBytes int64         `mapstructure:"max_frame_bytes"`
-	SendBuffer    int           `mapstructure:"send_buffer"`
-	WriteWait     time.Duration `mapstructure:"write_wait"`
-	PongWait      time.Duration `mapstructure:"pong_wait"`
+	MaxFrameBytes   int64         `mapstructure:"max_frame_bytes"`
+	SendBuffer      int           `mapstructure:"send_buffer"`
+	SendBufferBytes int           `mapstructure:"send_buffer_bytes"`
+	WriteWait       time.Duration `mapstructure:"write_wait"`
+	PongWait        time.Duration `mapstructure:"pong_wait"`
 }
 
 // LogConfig selects the log output.
@@ -248,7 +249,7 @@ func Defaults() Config {
 			MaxOpsInFlight: hub.MaxOpsInFlight,
 		},
 		WS: WSConfig{
-			MaxFrameBytes: wso.MaxFrameBytes, SendBuffer: wso.SendBuffer,
+			MaxFrameBytes: wso.MaxFrameBytes, SendBuffer: wso.SendBuffer, SendBufferBytes: wso.SendBufferBytes,
 			WriteWait: wso.WriteWait, PongWait: wso.PongWait,
 		},
 		Log:   LogConfig{Level: "info", Format: "text"},
@@ -314,6 +315,7 @@ func (c Config) wsOptions() ws.Options {
 	return ws.Options{
 		MaxFrameBytes:     c.WS.MaxFrameBytes,
 		SendBuffer:        c.WS.SendBuffer,
+		SendBufferBytes:   c.WS.SendBufferBytes,
 		WriteWait:         c.WS.WriteWait,
 		PongWait:          c.WS.PongWait,
 		OpsPerSecond:      c.Limits.OpsPerSecond,
@@ -517,6 +519,7 @@ func (c Config) Validate() error {
 
 	atLeast(&v, "ws.max_frame_bytes", c.WS.MaxFrameBytes, 1024)
 	atLeast(&v, "ws.send_buffer", c.WS.SendBuffer, 8)
+	atLeast(&v, "ws.send_buffer_bytes", c.WS.SendBufferBytes, 64<<10)
 	positive(&v, "ws.write_wait", c.WS.WriteWait)
 	positive(&v, "ws.pong_wait", c.WS.PongWait)
 

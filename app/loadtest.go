@@ -48,6 +48,7 @@ flags:
 	fs.IntVar(&cfg.Papers, "papers", cfg.Papers, "papers to spread the sessions over (session j on paper j mod papers)")
 	fs.Float64Var(&cfg.Rate, "rate", cfg.Rate, "edits (upserts, the odd delete) per second per session")
 	fs.Float64Var(&cfg.PresenceRate, "presence-rate", cfg.PresenceRate, "presence updates per second per session")
+	fs.BoolVar(&cfg.Batch, "batch", cfg.Batch, "sessions ask for ?batch=1 (several events per frame); --batch=false for one per frame")
 	fs.DurationVar(&cfg.Idle, "idle", cfg.Idle, "idle time with every session connected before the load (idle RSS)")
 	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "load before measuring (not measured)")
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "measured window")

@@ -56,6 +56,9 @@ type Config struct {
 	// Drain is how long to wait after the last send for the last acks and
 	// deliveries before counting what is lost.
 	Drain time.Duration
+	// Batch asks for ?batch=1 sessions: events that queue up for a
+	// session come newline-separated in one frame.
+	Batch bool
 	// JoinConcurrency bounds the dials in flight.
 	JoinConcurrency int
 	// Seed makes the payloads and jitter reproducible.
@@ -76,6 +79,7 @@ func Defaults() Config {
 		Drain:           10 * time.Second,
 		JoinConcurrency: 64,
 		Seed:            1,
+		Batch:           true,
 	}
 }
 

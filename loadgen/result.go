@@ -130,6 +130,7 @@ type ConfigEcho struct {
 	Duration        string   `json:"duration"`
 	Drain           string   `json:"drain"`
 	JoinConcurrency int      `json:"join_concurrency"`
+	Batch           bool     `json:"batch"`
 	Seed            uint64   `json:"seed"`
 	GOMAXPROCS      int      `json:"gomaxprocs"`
 	StartedAt       string   `json:"started_at"`
@@ -258,7 +259,7 @@ func (r *runner) echo() ConfigEcho {
 		Sessions: c.Sessions, Papers: c.Papers, SessionsPerPap: float64(c.Sessions) / float64(c.Papers),
 		Rate: c.Rate, PresenceRate: c.PresenceRate,
 		Idle: c.Idle.String(), Warmup: c.Warmup.String(), Duration: c.Duration.String(), Drain: c.Drain.String(),
-		JoinConcurrency: c.JoinConcurrency, Seed: c.Seed, GOMAXPROCS: gomaxprocs(),
+		JoinConcurrency: c.JoinConcurrency, Seed: c.Seed, GOMAXPROCS: gomaxprocs(), Batch: c.Batch,
 		StartedAt: r.start.UTC().Format(time.RFC3339),
 	}
 }

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -83,7 +84,7 @@ type session struct {
 func (s *session) noteID() string { return "n" + strconv.Itoa(s.idx) }
 
 // wsURL turns the replica's base URL into the paper's WebSocket URL.
-func wsURL(base, paperID string, idx int) (string, error) {
+func wsURL(base, paperID string, idx int, batch bool) (string, error) {
 	u, err := url.Parse(base)
 	if err != nil {
 		return "", fmt.Errorf("target %q: %w", base, err)
@@ -96,7 +97,11 @@ func wsURL(base, paperID string, idx int) (string, error) {
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/v1/papers/" + url.PathEscape(paperID) + "/ws"
 	n := strconv.Itoa(idx)
-	u.RawQuery = url.Values{"user": {"lg-u" + n}, "name": {"lg" + n}}.Encode()
+	q := url.Values{"user": {"lg-u" + n}, "name": {"lg" + n}}
+	if batch {
+		q.Set("batch", "1")
+	}
+	u.RawQuery = q.Encode()
 	return u.String(), nil
 }
 
@@ -104,7 +109,7 @@ func wsURL(base, paperID string, idx int) (string, error) {
 // The join time runs from before the dial to the first frame.
 func (s *session) join(ctx context.Context) error {
 	r := s.r
-	u, err := wsURL(s.target, s.paper.id, s.idx)
+	u, err := wsURL(s.target, s.paper.id, s.idx, r.cfg.Batch)
 	if err != nil {
 		return err
 	}
@@ -182,7 +187,18 @@ func (s *session) read(buf []byte) {
 			s.died(err, "read")
 			return
 		}
-		s.handle(buf, s.r.now())
+		// A batch frame holds several events, newline-separated; a
+		// frame of one event holds no newline.
+		now := s.r.now()
+		for rest := buf; ; {
+			i := bytes.IndexByte(rest, '\n')
+			if i < 0 {
+				s.handle(rest, now)
+				break
+			}
+			s.handle(rest[:i], now)
+			rest = rest[i+1:]
+		}
 	}
 }
 

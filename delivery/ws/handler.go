@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -75,9 +76,10 @@ type Identity struct {
 type Options struct {
 	// MaxFrameBytes is the read limit; a bigger frame closes with 1009.
 	MaxFrameBytes int64
-	// SendBuffer is how many frames may wait for a slow client before it
-	// is closed with 4008.
-	SendBuffer int
+	// SendBuffer is how many frames, and SendBufferBytes how many bytes of
+	// them, may wait for a slow client before it is closed with 4008.
+	SendBuffer      int
+	SendBufferBytes int
 	// WriteWait bounds one frame write; PongWait is how long a silent client
 	// is kept; pings go out every PongWait*9/10.
 	WriteWait time.Duration
@@ -106,6 +108,7 @@ func DefaultOptions() Options {
 	return Options{
 		MaxFrameBytes:     32 << 10,
 		SendBuffer:        128,
+		SendBufferBytes:   512 << 10,
 		WriteWait:         10 * time.Second,
 		PongWait:          60 * time.Second,
 		OpsPerSecond:      30,
@@ -123,6 +126,9 @@ func (o *Options) defaults() {
 	}
 	if o.SendBuffer <= 0 {
 		o.SendBuffer = d.SendBuffer
+	}
+	if o.SendBufferBytes <= 0 {
+		o.SendBufferBytes = d.SendBufferBytes
 	}
 	if o.WriteWait <= 0 {
 		o.WriteWait = d.WriteWait
@@ -190,6 +196,9 @@ type Handler struct {
 	// frameHook, when set (tests only, see export_test.go), runs before each
 	// client frame is handled.
 	frameHook func(data []byte)
+	// connWrap, when set (tests only), wraps each session's raw connection
+	// under its cork, to count the writes that reach the socket.
+	connWrap func(net.Conn) net.Conn
 	// decode decodes client frames: protocol.DecodeClient, or a test's
 	// decoder that accepts a type the session does not handle.
 	decode func(data []byte) (protocol.ClientFrame, error)
@@ -203,16 +212,23 @@ func New[M Member](hub Hub[M], opts Options, metrics Metrics, log *slog.Logger) 
 	}
 	h := &Handler{hub: erasedHub[M]{hub}, opts: opts, log: log, metrics: metrics, m: melody.New(), decode: protocol.DecodeClient}
 	h.m.Config.MaxMessageSize = opts.MaxFrameBytes
-	h.m.Config.MessageBufferSize = opts.SendBuffer
+	// Frames wait in the session's outbox (outbox.go), which keeps at most
+	// one in melody's queue: a few slots are enough.
+	h.m.Config.MessageBufferSize = melodyQueue
 	h.m.Config.WriteWait = opts.WriteWait
 	h.m.Config.PongWait = opts.PongWait
 	h.m.Config.PingPeriod = opts.PongWait * 9 / 10
 	// The origin is checked before the upgrade so a refusal is a JSON error.
 	h.m.Upgrader.CheckOrigin = func(*http.Request) bool { return true }
-	h.m.Upgrader.ReadBufferSize = 1024
-	h.m.Upgrader.WriteBufferSize = 1024
-	// Idle sessions hold no write buffer: it is taken from the pool per write.
+	// The read buffer is held for the whole session: most client frames
+	// (presence, small ops) fit 512 bytes, bigger ones take a few reads.
+	h.m.Upgrader.ReadBufferSize = 512
+	// Idle sessions hold no write buffer: it is taken from the pool per
+	// message, so it can be big enough for most frames to leave in one
+	// piece.
+	h.m.Upgrader.WriteBufferSize = 4096
 	h.m.Upgrader.WriteBufferPool = &sync.Pool{}
+	h.m.HandleSentMessage(h.onSent)
 	h.m.HandleConnect(h.onConnect)
 	h.m.HandleMessage(h.onMessage)
 	h.m.HandleMessageBinary(h.onBinary)
@@ -260,9 +276,19 @@ func (h *Handler) serve(c echo.Context) error {
 	// the connection is upgraded: net/http then drops its per-connection
 	// state (two 4 KiB bufio buffers and a deep stack) that it would keep
 	// for the whole session if the handler blocked in melody's read loop.
-	s := &session{h: h, req: req, upgraded: make(chan struct{})}
+	var batch bool
+	switch q.Get("batch") {
+	case "", "0":
+	case "1":
+		batch = true
+	default:
+		return fmt.Errorf("%w: batch must be 1 or 0", domain.ErrInvalid)
+	}
+	s := &session{h: h, req: req, batch: batch, upgraded: make(chan struct{})}
 	errc := make(chan error, 1)
-	w := c.Response() // echo recycles c once this handler returns
+	// echo recycles c once this handler returns; the wrapper hands melody
+	// the corked connection (conn.go).
+	w := &hijackWriter{ResponseWriter: c.Response(), sess: s, wrap: h.connWrap}
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -34,11 +35,17 @@ type session struct {
 	// cancelable context would keep a children map alive per session.
 	ctx context.Context
 
+	// Rate limiters are made on a session's first op or presence: most
+	// sessions only watch.
 	ops      *rate.Limiter
 	presence *rate.Limiter
 	strikes  int
 
-	closeOnce sync.Once
+	out   outbox
+	cork  *corkConn // set when melody hijacks the connection
+	batch bool      // ?batch=1: waiting events leave newline-separated in one frame
+
+	slow atomic.Bool // closing as a slow consumer
 
 	upgraded     chan struct{} // closed once the HTTP handler may return
 	upgradedOnce sync.Once
@@ -54,7 +61,21 @@ func sessionOf(s *melody.Session) *session {
 
 // onConnect joins the hub. It runs before melody starts the write pump, so
 // Start may write the first frames straight to the connection.
+//
+// The join (store reads, encoding and writing the first frames) runs on a
+// goroutine of its own that ends with it: this goroutine becomes the
+// session's read pump, and would otherwise keep the stack the join grew
+// for as long as the session sits idle.
 func (h *Handler) onConnect(s *melody.Session) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.connect(s)
+	}()
+	<-done
+}
+
+func (h *Handler) connect(s *melody.Session) {
 	sess := sessionOf(s)
 	if sess == nil {
 		return
@@ -67,14 +88,12 @@ func (h *Handler) onConnect(s *melody.Session) {
 	// melody keeps the upgrade request for the whole session; nothing here
 	// reads it again, so let its headers and context go.
 	s.Request = nil
-	sess.ops = rate.NewLimiter(rate.Limit(h.opts.OpsPerSecond), h.opts.OpsBurst)
-	sess.presence = rate.NewLimiter(rate.Limit(h.opts.PresencePerSecond), max(1, int(h.opts.PresencePerSecond)))
 	defer sess.recoverPanic("connect")
 	m, err := h.hub.Join(sess.ctx, sess.req, sess)
 	if err != nil {
 		r := classify(err)
 		h.log.Info("join refused", "paper", sess.req.PaperID, "code", r.code, "err", err)
-		_ = s.Write(protocol.ErrorFrame("", r.code, r.message))
+		sess.send(protocol.ErrorFrame("", r.code, r.message))
 		sess.closeWith(r.close)
 		return
 	}
@@ -145,7 +164,7 @@ func (sess *session) handle(data []byte) {
 	}
 	switch f.Type {
 	case protocol.TypeUpsert, protocol.TypeDelete:
-		if !sess.ops.Allow() {
+		if !sess.allowOp() {
 			sess.rateLimited(f.Type, f.Ref)
 			return
 		}
@@ -156,9 +175,9 @@ func (sess *session) handle(data []byte) {
 		}
 		sess.strikes = 0
 		sess.h.metrics.Frame(f.Type, metricsOK)
-		_ = sess.s.Write(protocol.AckFrame(f.Ref, seq))
+		sess.send(protocol.AckFrame(f.Ref, seq))
 	case protocol.TypePresence:
-		if !sess.presence.Allow() {
+		if !sess.allowPresence() {
 			sess.rateLimited(f.Type, f.Ref)
 			return
 		}
@@ -169,7 +188,7 @@ func (sess *session) handle(data []byte) {
 		sess.strikes = 0
 		sess.h.metrics.Frame(f.Type, metricsOK)
 	case protocol.TypeClaim, protocol.TypeBan:
-		if !sess.ops.Allow() {
+		if !sess.allowOp() {
 			sess.rateLimited(f.Type, f.Ref)
 			return
 		}
@@ -191,7 +210,7 @@ func (sess *session) handle(data []byte) {
 		}
 		sess.strikes = 0
 		sess.h.metrics.Frame(f.Type, metricsOK)
-		_ = sess.s.Write(protocol.AckFrame(f.Ref, 0)) // takes no seq
+		sess.send(protocol.AckFrame(f.Ref, 0)) // takes no seq
 	default:
 		// A type the decoder accepts but this switch does not list: a new
 		// kind half added. Answer it rather than leave the client waiting.
@@ -199,11 +218,26 @@ func (sess *session) handle(data []byte) {
 	}
 }
 
+func (sess *session) allowOp() bool {
+	if sess.ops == nil {
+		sess.ops = rate.NewLimiter(rate.Limit(sess.h.opts.OpsPerSecond), sess.h.opts.OpsBurst)
+	}
+	return sess.ops.Allow()
+}
+
+func (sess *session) allowPresence() bool {
+	if sess.presence == nil {
+		ps := sess.h.opts.PresencePerSecond
+		sess.presence = rate.NewLimiter(rate.Limit(ps), max(1, int(ps)))
+	}
+	return sess.presence.Allow()
+}
+
 // refuse answers a frame that is refused for what it is (garbage, binary,
 // a type not served). It costs the sender from the same bucket as ops, so a
 // flood of it ends like any other flood: rate_limited, then close 1008.
 func (sess *session) refuse(kind, ref string, err error) {
-	if !sess.ops.Allow() {
+	if !sess.allowOp() {
 		sess.rateLimited(kind, ref)
 		return
 	}
@@ -216,7 +250,7 @@ func (sess *session) fail(kind, ref string, err error) {
 	if r.code == protocol.CodeUnavailable {
 		sess.h.log.Warn("edit failed", "paper", sess.req.PaperID, "session", sess.member.Author().Session, "err", err)
 	}
-	_ = sess.s.Write(protocol.ErrorFrame(ref, r.code, r.message))
+	sess.send(protocol.ErrorFrame(ref, r.code, r.message))
 }
 
 func (sess *session) rateLimited(kind, ref string) {
@@ -263,26 +297,27 @@ func (sess *session) Start(frames [][]byte) error {
 }
 
 // Send implements usecase.Sink.
-func (sess *session) Send(frame []byte) { _ = sess.s.Write(frame) }
+func (sess *session) Send(frame []byte) { sess.send(frame) }
 
 // Close implements usecase.Sink.
 func (sess *session) Close(reason domain.CloseReason) { sess.closeWith(disconnectFor(reason)) }
 
-// closeSlow closes a client that stopped reading. Its send buffer is full, so
-// a queued close frame would be dropped: the close frame goes out as a
-// control frame (gorilla allows that beside the write pump) from a short-lived
-// goroutine, because the caller may hold the room lock.
+// closeSlow closes a client that stopped reading (its outbox is over its
+// bounds, or melody's queue is full). The close frame (4008) is queued behind
+// the one frame melody may be writing; if that write is stuck on a client
+// that reads nothing, a one-second deadline ends it and the connection
+// drops instead. It never blocks: the caller may hold the room lock.
 func (sess *session) closeSlow() {
-	sess.closeOnce.Do(func() {
-		sess.h.metrics.SlowConsumerClosed()
-		sess.h.log.Info("closing slow consumer", "paper", sess.req.PaperID)
-		sess.h.wg.Add(1)
-		go func() {
-			defer sess.h.wg.Done()
-			c := sess.s.WebsocketConnection()
-			d := protocol.DisconnectTooSlow
-			_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(d.Code, d.Reason), time.Now().Add(time.Second))
-			_ = c.Close()
-		}()
-	})
+	// Not a sync.Once: CloseWithMsg on a full queue calls onError, which
+	// comes back here.
+	if !sess.slow.CompareAndSwap(false, true) {
+		return
+	}
+	sess.h.metrics.SlowConsumerClosed()
+	sess.h.log.Info("closing slow consumer", "paper", sess.req.PaperID)
+	if sess.cork != nil {
+		_ = sess.cork.SetWriteDeadline(time.Now().Add(time.Second))
+	}
+	d := protocol.DisconnectTooSlow
+	_ = sess.s.CloseWithMsg(melody.FormatCloseMessage(d.Code, d.Reason))
 }

@@ -4,6 +4,7 @@
 package wstest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,6 +57,7 @@ type Client struct {
 
 	mu    sync.Mutex
 	queue []Frame // read and not yet taken
+	wire  int     // WebSocket frames read (a batch frame holds several Frames)
 	ended bool
 	close int
 
@@ -111,16 +113,31 @@ func (c *Client) read() {
 			c.signal()
 			return
 		}
-		var f Frame
-		if err := json.Unmarshal(data, &f); err != nil {
-			c.T.Errorf("server sent non-JSON: %q", data)
-		}
-		f.Raw = data
+		// A `?batch=1` session may get several events in one frame,
+		// newline-separated; a v1 frame is one JSON object with no newline
+		// in it, so splitting serves both.
 		c.mu.Lock()
-		c.queue = append(c.queue, f)
+		c.wire++
 		c.mu.Unlock()
+		for line := range bytes.SplitSeq(data, []byte{'\n'}) {
+			var f Frame
+			if err := json.Unmarshal(line, &f); err != nil {
+				c.T.Errorf("server sent non-JSON: %q", line)
+			}
+			f.Raw = line
+			c.mu.Lock()
+			c.queue = append(c.queue, f)
+			c.mu.Unlock()
+		}
 		c.signal()
 	}
+}
+
+// WireFrames is how many WebSocket frames the client has read so far.
+func (c *Client) WireFrames() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.wire
 }
 
 func (c *Client) signal() {

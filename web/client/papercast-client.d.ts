@@ -169,7 +169,11 @@ export interface ClientOptions {
    * that throws is treated as none.
    */
   tokenStorage?: { getItem(key: string): string | null; setItem(key: string, value: string): void };
-  /** Extra query parameters for the WebSocket URL. */
+  /**
+   * Extra query parameters for the WebSocket URL. The client asks for
+   * `batch=1` (several events per frame, newline-separated) and splits
+   * them; `{ batch: '0' }` asks for one event per frame.
+   */
   params?: Record<string, string>;
   /** Required where there is no global WebSocket (Node < 22): e.g. `(await import('ws')).WebSocket`. */
   WebSocket?: WebSocketConstructor;

@@ -465,7 +465,9 @@ export class PapercastClient {
     this._base = base;
     let ws;
     try {
-      const params = { ...(this.options.params || {}), user: this.options.user, name: this.options.name, token };
+      // batch=1: events that queued up for this socket come newline-separated
+      // in one frame (protocol.md, Batch frames); onmessage splits them.
+      const params = { batch: 1, ...(this.options.params || {}), user: this.options.user, name: this.options.name, token };
       if (this._doc.epoch) {
         params.since = this._doc.seq;
         params.epoch = this._doc.epoch;
@@ -481,13 +483,18 @@ export class PapercastClient {
     this._lastError = null;
     ws.onmessage = (ev) => {
       if (this._ws !== ws) return;
-      let f;
-      try {
-        f = JSON.parse(typeof ev.data === 'string' ? ev.data : String(ev.data));
-      } catch {
-        return; // the server sends only JSON text; ignore anything else
+      const text = typeof ev.data === 'string' ? ev.data : String(ev.data);
+      for (const line of text.split('\n')) {
+        // A frame handler may have dropped this socket: stop at once.
+        if (this._ws !== ws) return;
+        let f;
+        try {
+          f = JSON.parse(line);
+        } catch {
+          continue; // the server sends only JSON text; ignore anything else
+        }
+        if (f && typeof f === 'object') this._onFrame(f);
       }
-      if (f && typeof f === 'object') this._onFrame(f);
     };
     ws.onclose = (ev) => {
       if (this._ws === ws) this._lost(ws, ev, false);

@@ -251,6 +251,25 @@ describe('edits', () => {
     assert.deepEqual(c.elements, []);
   });
 
+  it('asks for batch=1 and applies a batch frame\'s events in order', T, async () => {
+    const s = await script((conn) => conn.send(snapshot()));
+    const c = open(s.url);
+    await c.connect();
+    const conn = s.conns[0];
+    assert.equal(conn.url.searchParams.get('batch'), '1');
+    const by = { session: 's0', user: 'u1' };
+    const e1 = c.upsert('n1', { text: 'a' });
+    const f = await conn.next();
+    conn.ws.send([
+      { type: 'op', seq: 1, op: 'upsert', id: 'n1', fields: { text: 'a' }, by },
+      { type: 'ack', ref: f.ref, seq: 1 },
+      { type: 'op', seq: 2, op: 'upsert', id: 'n1', fields: { text: 'b\nc' }, by: { session: 'x', user: 'u2' } },
+    ].map((x) => JSON.stringify(x)).join('\n'));
+    assert.deepEqual(await e1, { seq: 1, ref: f.ref });
+    await until('op 2 applied', () => c.seq === 2);
+    assert.equal(c.get('n1').text, 'b\nc');
+  });
+
   it('`overloaded`: the edit is resent after a backoff, and later edits wait behind it', T, async () => {
     const s = await script((conn) => conn.send(snapshot()));
     const c = open(s.url, { retryMinMs: 300 }); // time to make an edit during the backoff
