@@ -199,7 +199,13 @@ func (a *Archiver) archiveOne(ctx context.Context, id string) error {
 	case err != nil:
 		return fmt.Errorf("archive %s: read it: %w", id, err)
 	case doc.Paper.Status != domain.StatusFinal:
-		return a.done(ctx, id) // Done only drops a paper that is not final
+		// Queued by a finalize that has not landed (yet): in cluster mode
+		// the store queues a paper just before its finalize script, so a
+		// replica killed in between leaves it open and queued. Left to its
+		// lease: archived once a retried finalize lands; dropped once it is
+		// deleted (or expires idle).
+		a.log.Debug("queued paper is not final yet; left to its lease", "paper", id)
+		return nil
 	}
 	if err := a.call(ctx, func(ctx context.Context) error { return a.archive.Put(ctx, doc) }); err != nil {
 		return fmt.Errorf("archive %s: write it: %w", id, err)

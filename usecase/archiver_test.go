@@ -320,3 +320,63 @@ func TestArchiverRunStopsWithItsContext(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// preQueued is a queue holding a paper before its finalize landed, as the
+// Redis store in cluster mode leaves one when its replica dies between
+// queueing the paper and running the finalize script.
+type preQueued struct {
+	usecase.ArchiveQueue
+	mu    sync.Mutex
+	extra string
+	dones []string
+}
+
+func (q *preQueued) Claim(ctx context.Context, now time.Time, lease time.Duration, n int) ([]string, error) {
+	ids, err := q.ArchiveQueue.Claim(ctx, now, lease, n)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.extra != "" {
+		ids = append(ids, q.extra)
+	}
+	return ids, err
+}
+
+func (q *preQueued) Done(ctx context.Context, id string, keep time.Duration) error {
+	q.mu.Lock()
+	q.dones = append(q.dones, id)
+	if id == q.extra {
+		q.extra = ""
+	}
+	q.mu.Unlock()
+	return q.ArchiveQueue.Done(ctx, id, keep)
+}
+
+func TestArchiverLeavesAQueuedPaperThatIsNotFinalYetToItsLease(t *testing.T) {
+	e := newArchiveEnv(t)
+	p, key, err := e.papers.Create(t.Context(), "Happy birthday", "Ada", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := &preQueued{ArchiveQueue: e.store, extra: p.ID}
+	arch := usecase.NewArchiver(e.store, q, e.archive, usecase.ArchiverOptions{Keep: testKeep, Lease: testLease}, nil, quiet)
+	arch.SetNow(e.clk.Now)
+	if n, err := arch.RunOnce(t.Context()); n != 1 || err != nil {
+		t.Fatalf("RunOnce = %d, %v", n, err)
+	}
+	if len(q.dones) != 0 || e.archive.puts != 0 {
+		t.Fatalf("an open paper was released (%v) or archived (%d puts)", q.dones, e.archive.puts)
+	}
+	// The finalize is retried and lands; the paper is archived.
+	q.mu.Lock()
+	q.extra = ""
+	q.mu.Unlock()
+	if _, err := e.papers.Finalize(t.Context(), p.ID, key); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := arch.RunOnce(t.Context()); n != 1 || err != nil {
+		t.Fatalf("RunOnce after the finalize = %d, %v", n, err)
+	}
+	if _, err := e.archive.Get(t.Context(), p.ID); err != nil {
+		t.Fatalf("not archived: %v", err)
+	}
+}

@@ -17,9 +17,11 @@ var _ usecase.ArchiveQueue = (*Store)(nil)
 // each lease). finalize.lua adds the paper in the same script as the status
 // change, so a replica killed right after a finalize leaves the paper
 // queued. In cluster mode the set lives in its own slot, which a paper's
-// script cannot touch: there the store adds it with a second command right
-// after the script, and a replica killed between the two leaves that one
-// paper final but unqueued (docs/reliability.md).
+// script cannot touch: there the store adds the paper (ZADD NX) just BEFORE
+// the finalize script, so a replica killed between the two leaves a queued
+// paper that is still open, never a final one that is not queued. The
+// archiver leaves an open paper it claims to its lease (usecase.Archiver),
+// so it is archived once the finalize is retried and lands.
 
 func (s *Store) archiveKey() string { return s.opts.KeyPrefix + "archive" }
 
@@ -33,13 +35,15 @@ func (s *Store) queueOnFinalize(id string, at time.Time, keys, args []string) ([
 	return append(keys, s.archiveKey()), append(args, "archive", strconv.FormatInt(at.UnixMilli(), 10), id)
 }
 
-// queueAfterFinalize adds a paper just finalized to the to-archive set in
-// cluster mode (elsewhere finalize.lua did it).
-func (s *Store) queueAfterFinalize(ctx context.Context, id string, at time.Time) error {
+// queueBeforeFinalize adds a paper about to be finalized to the
+// to-archive set in cluster mode (elsewhere finalize.lua does it, in the
+// same step). NX: a paper queued already (a finalize retried) keeps its
+// lease.
+func (s *Store) queueBeforeFinalize(ctx context.Context, id string, at time.Time) error {
 	if !s.sharded {
 		return nil
 	}
-	err := s.cmd.Do(ctx, s.cmd.B().Zadd().Key(s.archiveKey()).ScoreMember().ScoreMember(float64(at.UnixMilli()), id).Build()).Error()
+	err := s.cmd.Do(ctx, s.cmd.B().Zadd().Key(s.archiveKey()).Nx().ScoreMember().ScoreMember(float64(at.UnixMilli()), id).Build()).Error()
 	if err != nil {
 		return mapErr("finalize: queue for the archive", id, err)
 	}

@@ -524,6 +524,9 @@ func (s *Store) Finalize(ctx context.Context, id string, at time.Time) (domain.P
 	k := s.keys(id)
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
+	if err := s.queueBeforeFinalize(ctx, id, at); err != nil {
+		return domain.Paper{}, err
+	}
 	fkeys, fargs := s.queueOnFinalize(id, at, []string{k.meta, k.hist}, []string{
 		s.histSize, s.pubCmd, k.channel, s.finPrefix, s.finSuffix,
 		strconv.FormatInt(at.Unix(), 10), domain.StatusOpen, domain.StatusFinal,
@@ -531,9 +534,6 @@ func (s *Store) Finalize(ctx context.Context, id string, at time.Time) (domain.P
 	m, err := s.scripts.finalize.Exec(ctx, s.cmd, fkeys, fargs).AsStrMap()
 	if err != nil {
 		return domain.Paper{}, mapErr("finalize", id, err)
-	}
-	if err := s.queueAfterFinalize(ctx, id, at); err != nil {
-		return domain.Paper{}, err
 	}
 	return parseMeta(id, m)
 }
