@@ -41,6 +41,7 @@ import (
 func main() {
 	callgrind := flag.Bool("callgrind", false, "run redis-server under valgrind --tool=callgrind and report instructions per op")
 	serialOps := flag.Int("serial", 0, "ops in the serial run (default 20000, 2000 under -callgrind)")
+	keep := flag.Bool("keep", false, "keep the callgrind dumps (their directory is printed) for callgrind_annotate")
 	perSession := flag.Int("per-session", 0, "ops per session in the 64-session run (default 500, 40 under -callgrind)")
 	flag.Parse()
 	if *serialOps == 0 {
@@ -49,6 +50,7 @@ func main() {
 	if *perSession == 0 {
 		*perSession = map[bool]int{false: 500, true: 40}[*callgrind]
 	}
+	keepDumps = *keep
 	if err := run(*callgrind, *serialOps, *perSession); err != nil {
 		fmt.Fprintln(os.Stderr, "rediscost:", err)
 		os.Exit(1)
@@ -98,9 +100,15 @@ func startServer(callgrind bool) (*server, error) {
 	}
 }
 
+var keepDumps bool
+
 func (s *server) stop() {
 	_ = s.cmd.Process.Kill()
 	_ = s.cmd.Wait()
+	if keepDumps && s.cg {
+		fmt.Fprintln(os.Stderr, "callgrind dumps kept in", s.dir)
+		return
+	}
 	_ = os.RemoveAll(s.dir)
 }
 
