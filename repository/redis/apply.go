@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/rueidis"
 
@@ -216,12 +217,12 @@ func (s *Store) runApply(ctx context.Context, id string, reqs []*applyReq) []app
 	k := s.keys(id)
 	keys := append(make([]string, 0, 7), k.meta, k.fields, k.elems, k.hist, k.authors, k.bans)
 	var orderKey map[string]int
-	nargs := 2
+	nargs := 3
 	for _, r := range reqs {
 		nargs += 10 + 2*len(r.op.Fields)
 	}
 	args := make([]string, 0, nargs)
-	args = append(args, k.channel, strconv.Itoa(len(reqs)))
+	args = append(args, k.channel, strconv.FormatInt(time.Now().UnixMilli(), 10), strconv.Itoa(len(reqs)))
 	for _, r := range reqs {
 		oi := "0"
 		if sess := r.order.Session; sess != "" {

@@ -27,7 +27,9 @@ local ORDERMS, WINDOW = @ORDERMS@, @WINDOW@
 -- KEYS[5] author hash    ("<elem>" -> "<createdAt> <#user> <user><name>")
 -- KEYS[6] bans set       (banned user ids; meta "nbans" counts them)
 -- KEYS[7..] the sessions' order strings (their last applied N)
--- ARGV[1] channel   ARGV[2] number of ops
+-- ARGV[1] channel   ARGV[2] the caller's clock (unix ms; for the idle
+-- deadline only, where a replica's clock skew of seconds does not matter,
+-- and cheaper than TIME)   ARGV[3] number of ops
 -- then per op: kind ("u" upsert, "d" delete), element id, index in KEYS of
 -- its order string (0: no check), the op's N in its session, editor's user,
 -- editor's name, "1" for an owner session, createdAt of a new element (unix
@@ -65,12 +67,12 @@ local function parseRec(cur)
     elseif i == 2 then
       size = tonumber(w)
     else
-      local k, l = string.match(w, '^(.-)=(%d+)$')
-      if k then
-        lens[k] = tonumber(l)
-      else
-        k = w -- stored before sizes were kept
-      end
+      local k = w
+      local eq = string.find(w, '=', 1, true)
+      if eq then
+        k = string.sub(w, 1, eq - 1)
+        lens[k] = tonumber(string.sub(w, eq + 1))
+      end -- else stored before sizes were kept
       has[k] = true
       count = count + 1
     end
@@ -198,9 +200,9 @@ local function one(kind, id, oi, n, user, name, owner, at, a, nf)
   return nil
 end
 
-local nops = tonumber(ARGV[2])
+local nops = tonumber(ARGV[3])
 local out, frames = {}, {}
-local a = 3
+local a = 4
 for j = 1, nops do
   local nf = tonumber(ARGV[a + 9])
   local err = one(ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3], ARGV[a + 4],
@@ -216,8 +218,9 @@ for j = 1, nops do
 end
 
 if #frames > 0 then
-  redis.call('RPUSH', hist, unpack(frames))
-  redis.call('LTRIM', hist, -HIST, -1)
+  if redis.call('RPUSH', hist, unpack(frames)) > HIST then
+    redis.call('LTRIM', hist, -HIST, -1)
+  end
   local upd = {'seq', seq}
   if counter ~= counter0 then
     upd[#upd + 1] = 'elems'
@@ -237,8 +240,7 @@ if #frames > 0 then
   -- 1.5 windows only once less than a window is left, so most calls pay no
   -- PEXPIRE.
   if WINDOW > 0 then
-    local t = redis.call('TIME')
-    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    local now = tonumber(ARGV[2])
     local exp = tonumber(m[7])
     if not exp or exp - now < WINDOW then
       exp = now + math.floor(WINDOW * 3 / 2)
