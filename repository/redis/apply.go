@@ -138,10 +138,10 @@ func (s *Store) apply(ctx context.Context, id, kind string, op domain.Op, body [
 	q := &applyQueue{}
 	s.queues[id] = q
 	s.bmu.Unlock()
+	defer s.handOver(id, q) // even if the call panics: the queue must not stay
 	octx, cancel := s.opCtx(ctx)
+	defer cancel()
 	r := s.runApply(octx, id, []*applyReq{req})[0]
-	cancel()
-	s.handOver(id, q)
 	return r.seq, r.err
 }
 

@@ -248,3 +248,36 @@ func TestRecordsStoredBeforeSizesWereKept(t *testing.T) {
 		t.Fatalf("meta ne, nbans after the op: %q, want 1 and 1", m)
 	}
 }
+
+// TestCloseEndsQueuedOps: ops queued behind a call in flight when the
+// Store closes are answered (unavailable), and no goroutine of the batching
+// outlives Close (the package's goleak check).
+func TestCloseEndsQueuedOps(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	s, err := redis.New(context.Background(), redis.Options{Addrs: []string{srv.Addr()}, KeyPrefix: "test:", CommandTimeout: 20 * time.Second}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPaper(t, s)
+	errs := make(chan error, 3)
+	srv.Pause()
+	defer srv.Resume()
+	for i := range 3 {
+		go func() {
+			op := upsert(fmt.Sprintf("n%d", i), "v", "1")
+			_, err := s.Apply(context.Background(), p.ID, op, protocol.OpBody(op, writer), usecase.OpOrder{}, usecase.Editor{User: writer.User})
+			errs <- err
+		}()
+		eventually(t, 10*time.Second, fmt.Sprintf("op %d in flight or queued", i), func() bool { return redis.QueuedOps(s, p.ID) == i })
+	}
+	s.Close()
+	for range 3 {
+		if err := <-errs; !errors.Is(err, domain.ErrUnavailable) {
+			t.Fatalf("an op in flight or queued at Close: %v, want ErrUnavailable", err)
+		}
+	}
+	if n := redis.QueuedOps(s, p.ID); n != -1 {
+		t.Fatalf("queue left after Close: %d", n)
+	}
+}
