@@ -32,6 +32,7 @@ fuzz: ## run each fuzz target briefly
 	$(GO) test -run '^$$' -fuzz '^FuzzJSON$$' -fuzztime $(FUZZTIME) ./moderation
 	$(GO) test -run '^$$' -fuzz '^FuzzString$$' -fuzztime $(FUZZTIME) ./moderation
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./delivery/guestauth
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeElements$$' -fuzztime $(FUZZTIME) ./repository/archive
 
 seed: build ## create sample papers on a running server (URL=http://localhost:8080)
 	./$(BIN) seed --url $(or $(URL),http://localhost:8080)

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -34,6 +35,15 @@ type Paper struct {
 	Edit string
 	// OwnerKeyHash is the SHA-256 of the owner key; the key itself is never stored.
 	OwnerKeyHash []byte
+}
+
+// ETag identifies a version of the paper's document: seq only grows within
+// one epoch, and a new epoch means new data, so epoch and seq together name
+// one version. The REST API sends it as the ETag header; the archive keeps it
+// beside the document, so an archived paper answers with the tag it had when
+// it was live.
+func (p Paper) ETag() string {
+	return `"` + p.Epoch + "-" + strconv.FormatUint(p.Seq, 10) + `"`
 }
 
 // Element is one note (or any other object) on a paper. Fields are free-form

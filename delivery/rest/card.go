@@ -46,7 +46,7 @@ func serveCard(c echo.Context, svc Service, render func(context.Context, domain.
 		return err
 	}
 	hdr := c.Response().Header()
-	tag := etag(doc.Paper)
+	tag := doc.Paper.ETag()
 	if notModified(c, tag) {
 		return c.NoContent(http.StatusNotModified)
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -84,12 +83,6 @@ func documentJSON(doc domain.Document) []byte {
 	return append(b, '}')
 }
 
-// etag identifies a document version: a paper's seq only grows within one
-// epoch, and a new epoch means new data.
-func etag(p domain.Paper) string {
-	return `"` + p.Epoch + "-" + strconv.FormatUint(p.Seq, 10) + `"`
-}
-
 // etagMatches implements If-None-Match: a list of (possibly weak) tags or *.
 func etagMatches(ifNoneMatch, tag string) bool {
 	for part := range strings.SplitSeq(ifNoneMatch, ",") {
@@ -157,7 +150,7 @@ func (h *handlers) create(c echo.Context) error {
 
 func writeDocument(c echo.Context, doc domain.Document) error {
 	hdr := c.Response().Header()
-	hdr.Set("ETag", etag(doc.Paper))
+	hdr.Set("ETag", doc.Paper.ETag())
 	hdr.Set(echo.HeaderCacheControl, "no-cache")
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, documentJSON(doc))
 }
@@ -171,7 +164,7 @@ func (h *handlers) get(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if notModified(c, etag(doc.Paper)) {
+	if notModified(c, doc.Paper.ETag()) {
 		return c.NoContent(http.StatusNotModified)
 	}
 	return writeDocument(c, doc)
