@@ -30,17 +30,19 @@ import (
 // Config is every setting of papercast, read from config.yaml and
 // PAPERCAST_<SECTION>_<KEY> environment variables (env wins).
 type Config struct {
-	Server   ServerConfig   `mapstructure:"server"`
-	Store    string         `mapstructure:"store"`
-	Redis    RedisConfig    `mapstructure:"redis"`
-	History  HistoryConfig  `mapstructure:"history"`
-	Presence PresenceConfig `mapstructure:"presence"`
-	Limits   LimitsConfig   `mapstructure:"limits"`
-	WS       WSConfig       `mapstructure:"ws"`
-	Log      LogConfig      `mapstructure:"log"`
-	Admin    AdminConfig    `mapstructure:"admin"`
-	Auth     AuthConfig     `mapstructure:"auth"`
-	Card     CardConfig     `mapstructure:"card"`
+	Server  ServerConfig  `mapstructure:"server"`
+	Store   string        `mapstructure:"store"`
+	Redis   RedisConfig   `mapstructure:"redis"`
+	History HistoryConfig `mapstructure:"history"`
+	// Retention is how long stored papers are kept.
+	Retention RetentionConfig `mapstructure:"retention"`
+	Presence  PresenceConfig  `mapstructure:"presence"`
+	Limits    LimitsConfig    `mapstructure:"limits"`
+	WS        WSConfig        `mapstructure:"ws"`
+	Log       LogConfig       `mapstructure:"log"`
+	Admin     AdminConfig     `mapstructure:"admin"`
+	Auth      AuthConfig      `mapstructure:"auth"`
+	Card      CardConfig      `mapstructure:"card"`
 	// Moderation is the content filter (moderation.Config).
 	Moderation ModerationConfig `mapstructure:"moderation"`
 	// Archive is where finalized papers move (issue 11).
@@ -105,6 +107,13 @@ type RedisConfig struct {
 // HistoryConfig bounds each paper's op history (what resume can replay).
 type HistoryConfig struct {
 	Size int `mapstructure:"size"`
+}
+
+// RetentionConfig is how long stored papers are kept.
+type RetentionConfig struct {
+	// OpenIdle: an open paper nobody touches (no op, join or finalize) for
+	// this long is dropped with all its data (Redis: between 1x and 1.5x).
+	OpenIdle time.Duration `mapstructure:"open_idle"`
 }
 
 // PresenceConfig is the who-is-here expiry.
@@ -233,7 +242,8 @@ func Defaults() Config {
 		Redis: RedisConfig{
 			Addrs: []string{"127.0.0.1:6379"}, Mode: rd.Mode, KeyPrefix: rd.KeyPrefix, Timeout: rd.CommandTimeout,
 		},
-		History: HistoryConfig{Size: usecase.DefaultHistorySize},
+		History:   HistoryConfig{Size: usecase.DefaultHistorySize},
+		Retention: RetentionConfig{OpenIdle: usecase.DefaultOpenIdle},
 		Presence: PresenceConfig{
 			TTL: usecase.DefaultPresenceTTL, Heartbeat: hub.PresenceHeartbeat,
 			CoalesceAbove: hub.PresenceImmediateBelow, Flush: hub.PresenceFlush, BudgetPerPaper: hub.PresenceBudget,
@@ -282,7 +292,7 @@ func (c Config) PaperLimits() paper.Limits {
 
 // memoryOptions configure the embedded store.
 func (c Config) memoryOptions() memory.Options {
-	return memory.Options{Limits: c.PaperLimits(), HistorySize: c.History.Size, PresenceTTL: c.Presence.TTL}
+	return memory.Options{Limits: c.PaperLimits(), HistorySize: c.History.Size, PresenceTTL: c.Presence.TTL, OpenIdle: c.Retention.OpenIdle}
 }
 
 // redisOptions configure the Redis store (without an observer).
@@ -291,7 +301,8 @@ func (c Config) redisOptions() redisstore.Options {
 		Addrs: c.Redis.Addrs, Mode: c.Redis.Mode, MasterSet: c.Redis.MasterSet,
 		Username: c.Redis.Username, Password: c.Redis.Password, DB: c.Redis.DB, TLS: c.Redis.TLS,
 		KeyPrefix: c.Redis.KeyPrefix, HistorySize: c.History.Size, PresenceTTL: c.Presence.TTL,
-		Limits: c.PaperLimits(), DialTimeout: c.Redis.Timeout, CommandTimeout: c.Redis.Timeout,
+		OpenIdle: c.Retention.OpenIdle,
+		Limits:   c.PaperLimits(), DialTimeout: c.Redis.Timeout, CommandTimeout: c.Redis.Timeout,
 	}
 }
 
@@ -488,6 +499,7 @@ func (c Config) Validate() error {
 	positive(&v, "redis.timeout", c.Redis.Timeout)
 
 	atLeast(&v, "history.size", c.History.Size, 1)
+	atLeast(&v, "retention.open_idle", c.Retention.OpenIdle, time.Hour)
 
 	ttl := atLeast(&v, "presence.ttl", c.Presence.TTL, time.Millisecond)
 	if positive(&v, "presence.heartbeat", c.Presence.Heartbeat) && ttl && c.Presence.Heartbeat >= c.Presence.TTL {

@@ -70,3 +70,14 @@ func (s archiveBacked) History(ctx context.Context, id, epoch string, since uint
 	}
 	return nil, doc.Paper.Seq, fmt.Errorf("history %s: the paper is archived: %w", id, ErrHistoryGone)
 }
+
+// Touch of an archived paper the store let go is a no-op: it has no idle
+// clock (a join of it must not fail on the store's ErrNotFound).
+func (s archiveBacked) Touch(ctx context.Context, id string) error {
+	err := s.Store.Touch(ctx, id)
+	if !errors.Is(err, domain.ErrNotFound) {
+		return err
+	}
+	_, err = s.fromArchive(ctx, id, err)
+	return err
+}

@@ -418,6 +418,11 @@ func (h *Hub) load(ctx context.Context, r *room, m *Member, req JoinRequest) (st
 	if banned {
 		return start{}, resumeState{}, fmt.Errorf("join %s as %q: %w", r.id, m.author.User, domain.ErrBanned)
 	}
+	// A join restarts the paper's idle clock (retention): a paper people
+	// read but no longer write stays.
+	if err := h.store.Touch(ctx, r.id); err != nil {
+		return start{}, resumeState{}, fmt.Errorf("join %s: touch: %w", r.id, err)
+	}
 	if err := h.presence.SetPresence(ctx, r.id, m.presenceEntry(emptyState), protocol.PresenceJoin); err != nil {
 		return start{}, resumeState{}, fmt.Errorf("join %s: presence: %w", r.id, err)
 	}

@@ -102,6 +102,12 @@ type Store interface {
 	// paper's epoch or history no longer reaches back to since+1;
 	// ErrInvalid when since is ahead of current.
 	History(ctx context.Context, id, epoch string, since uint64) ([]domain.Event, uint64, error)
+	// Touch restarts an open paper's idle clock: an open paper nobody
+	// touches (no Apply, Touch or Finalize) for the store's open-idle window
+	// is dropped with all its data, silently (the Redis store keeps it at
+	// most 1.5 windows). A join calls it; Apply refreshes the clock itself,
+	// and a final paper has none. ErrNotFound for an unknown paper.
+	Touch(ctx context.Context, id string) error
 	// Ping checks the command path to the store.
 	Ping(ctx context.Context) error
 }
@@ -112,6 +118,9 @@ type Store interface {
 const (
 	DefaultHistorySize = 1000
 	DefaultPresenceTTL = 30 * time.Second
+	// DefaultOpenIdle is how long an open paper nobody touches (no op, join
+	// or finalize) stays stored: 30 days.
+	DefaultOpenIdle = 720 * time.Hour
 )
 
 // Editor is who applies an op, as the store checks and records it.

@@ -51,10 +51,11 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Env {
 		clk := newClock()
 		const ttl = 30 * time.Second
-		s := newTestStore(t, Options{Limits: storetest.SmallLimits(), HistorySize: storetest.SmallHistory, PresenceTTL: ttl, Now: clk.Now})
+		const idle = 24 * time.Hour
+		s := newTestStore(t, Options{Limits: storetest.SmallLimits(), HistorySize: storetest.SmallHistory, PresenceTTL: ttl, OpenIdle: idle, Now: clk.Now})
 		return storetest.Env{
 			Store: s, Presence: s, Bus: s, Queue: s,
-			Limits: storetest.SmallLimits(), HistorySize: storetest.SmallHistory, PresenceTTL: ttl,
+			Limits: storetest.SmallLimits(), HistorySize: storetest.SmallHistory, PresenceTTL: ttl, OpenIdle: idle,
 			Advance: clk.Advance,
 		}
 	})
@@ -72,10 +73,11 @@ func TestContractRealClock(t *testing.T) {
 	limits.MaxElements = 100
 	storetest.Run(t, func(t *testing.T) storetest.Env {
 		const ttl, hist = 300 * time.Millisecond, 64
-		s := newTestStore(t, Options{Limits: limits, HistorySize: hist, PresenceTTL: ttl})
+		idle := storetest.RetentionIdle(t)
+		s := newTestStore(t, Options{Limits: limits, HistorySize: hist, PresenceTTL: ttl, OpenIdle: idle})
 		return storetest.Env{
 			Store: s, Presence: s, Bus: s, Queue: s,
-			Limits: limits, HistorySize: hist, PresenceTTL: ttl,
+			Limits: limits, HistorySize: hist, PresenceTTL: ttl, OpenIdle: idle,
 		}
 	})
 }
@@ -83,7 +85,7 @@ func TestContractRealClock(t *testing.T) {
 func TestNewFillsDefaults(t *testing.T) {
 	s := newTestStore(t, Options{})
 	d := DefaultOptions()
-	if s.limits != d.Limits || s.historySize != d.HistorySize || s.ttl != d.PresenceTTL || s.now == nil {
+	if s.limits != d.Limits || s.historySize != d.HistorySize || s.ttl != d.PresenceTTL || s.openIdle != d.OpenIdle || s.now == nil {
 		t.Fatalf("defaults not applied: limits %+v history %d ttl %v", s.limits, s.historySize, s.ttl)
 	}
 }

@@ -32,6 +32,8 @@ type paperState struct {
 	order sessionOrder
 	bans  map[string]struct{} // banned users
 
+	touched time.Time // last op, join or create: an open paper idle for openIdle is dropped
+
 	// archived: the archive has the paper (ArchiveQueue.Done); it expires
 	// at expireAt. archivedHint mirrors archived for sweepExpired, which
 	// reads it without the lock.
@@ -96,7 +98,54 @@ func (s *Store) lookup(id string) (*paperState, error) {
 		p.mu.Unlock()
 		return nil, notFound(id)
 	}
+	if p.meta.Status == domain.StatusOpen && s.now().Sub(p.touched) >= s.openIdle {
+		// Retention: like the Redis keys' expiry, silently (no frame).
+		p.gone = true
+		p.elems, p.head, p.tail, p.hist, p.bans = nil, nil, nil, history{}, nil
+		p.mu.Unlock()
+		s.mu.Lock()
+		if s.papers[id] == p {
+			delete(s.papers, id)
+		}
+		s.mu.Unlock()
+		s.dropRoom(id)
+		return nil, notFound(id)
+	}
 	return p, nil
+}
+
+// sweep drops the open papers idle past openIdle that nobody looked up
+// since, at most every openIdle/8, so the store does not grow with
+// abandoned papers. Create calls it.
+func (s *Store) sweep() {
+	now := s.now()
+	s.mu.Lock()
+	if now.Sub(s.lastSweep) < s.openIdle/8 {
+		s.mu.Unlock()
+		return
+	}
+	s.lastSweep = now
+	ids := make([]string, 0, len(s.papers))
+	for id := range s.papers {
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	for _, id := range ids {
+		if p, err := s.lookup(id); err == nil {
+			p.mu.Unlock()
+		}
+	}
+}
+
+// Touch restarts an open paper's idle clock (a join); ops do it themselves.
+func (s *Store) Touch(_ context.Context, id string) error {
+	p, err := s.lookup(id)
+	if err != nil {
+		return err
+	}
+	defer p.mu.Unlock()
+	p.touched = s.now()
+	return nil
 }
 
 // copyPaper returns metadata the caller may keep and modify.
@@ -126,7 +175,11 @@ func (s *Store) Create(_ context.Context, p domain.Paper) (domain.Paper, error) 
 	if meta.Edit == "" {
 		meta.Edit = domain.EditAuthors
 	}
-	st := &paperState{meta: meta, elems: make(map[string]*element), hist: history{size: s.historySize}}
+	st := &paperState{meta: meta, elems: make(map[string]*element), hist: history{size: s.historySize}, touched: s.now()}
+	s.sweep() // also drops this id's paper if it expired
+	if old, err := s.lookup(p.ID); err == nil {
+		old.mu.Unlock()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.papers[p.ID]; ok {
@@ -208,6 +261,7 @@ func (s *Store) Apply(_ context.Context, id string, op domain.Op, body []byte, o
 		return 0, fmt.Errorf("%w: unknown op %q", domain.ErrInvalid, op.Kind)
 	}
 	p.order.applied(order, s.now())
+	p.touched = s.now()
 	return s.record(id, p, domain.EventOp, func(seq uint64) []byte { return protocol.OpFrame(seq, body) }), nil
 }
 
@@ -244,6 +298,9 @@ func (s *Store) Finalize(_ context.Context, id string, at time.Time) (domain.Pap
 	p.meta.Status = domain.StatusFinal
 	p.meta.FinalizedAt = &at
 	s.record(id, p, domain.EventFinalized, protocol.FinalizedFrame)
+	// A final paper keeps no resume history (a resume from before its final
+	// seq gets the snapshot), as the Redis store drops its list.
+	p.hist = history{size: s.historySize}
 	s.queueForArchive(id, at)
 	return copyPaper(p.meta), nil
 }

@@ -40,7 +40,10 @@ type Options struct {
 	HistorySize int
 	// PresenceTTL is how long a presence entry lives unless touched.
 	PresenceTTL time.Duration
-	// Now is the clock for presence expiry; nil means time.Now.
+	// OpenIdle is how long an open paper nobody touches (no op, join or
+	// finalize) is kept; zero means usecase.DefaultOpenIdle.
+	OpenIdle time.Duration
+	// Now is the clock for presence expiry and OpenIdle; nil means time.Now.
 	Now func() time.Time
 }
 
@@ -51,13 +54,15 @@ type Store struct {
 	limits      paper.Limits
 	historySize int
 	ttl         time.Duration
+	openIdle    time.Duration
 	now         func() time.Time
 
 	closed    atomic.Bool
 	closeOnce sync.Once
 
-	mu     sync.RWMutex
-	papers map[string]*paperState
+	mu        sync.RWMutex
+	papers    map[string]*paperState
+	lastSweep time.Time // of papers idle past openIdle (Create sweeps)
 
 	presMu sync.Mutex
 	rooms  map[string]*room
@@ -83,6 +88,7 @@ func DefaultOptions() Options {
 		Limits:      paper.DefaultLimits(),
 		HistorySize: usecase.DefaultHistorySize,
 		PresenceTTL: usecase.DefaultPresenceTTL,
+		OpenIdle:    usecase.DefaultOpenIdle,
 		Now:         time.Now,
 	}
 }
@@ -99,6 +105,9 @@ func New(o Options) *Store {
 	if o.PresenceTTL <= 0 {
 		o.PresenceTTL = d.PresenceTTL
 	}
+	if o.OpenIdle <= 0 {
+		o.OpenIdle = d.OpenIdle
+	}
 	if o.Now == nil {
 		o.Now = d.Now
 	}
@@ -106,6 +115,7 @@ func New(o Options) *Store {
 		limits:      o.Limits,
 		historySize: o.HistorySize,
 		ttl:         o.PresenceTTL,
+		openIdle:    o.OpenIdle,
 		now:         o.Now,
 		papers:      make(map[string]*paperState),
 		rooms:       make(map[string]*room),

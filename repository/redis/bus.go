@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -321,12 +323,40 @@ func (sub *subscription) onMessage(m rueidis.PubSubMessage) {
 	if m.Channel != sub.channel {
 		return
 	}
-	it := busItem{frame: []byte(m.Message)}
+	items, ok := splitMessage(m.Message)
+	if !ok {
+		sub.log.Error("bus message unreadable; handlers resync", "len", len(m.Message))
+		items = append(items, busItem{resync: true})
+	}
 	sub.mu.Lock()
 	for _, l := range sub.listeners {
-		l.enqueue(it)
+		for _, it := range items {
+			l.enqueue(it)
+		}
 	}
 	sub.mu.Unlock()
+}
+
+// splitMessage reads one published message: a single event frame as it is
+// (frames are JSON objects, starting with '{'), or several as one
+// multi-frame message, "#" then "<len>:<frame>" for each, in seq order
+// (apply.lua publishes a batch of ops that way). ok is false when a
+// multi-frame message is cut short; the frames before the cut are kept.
+func splitMessage(msg string) (items []busItem, ok bool) {
+	rest, multi := strings.CutPrefix(msg, "#")
+	if !multi {
+		return []busItem{{frame: []byte(msg)}}, true
+	}
+	for rest != "" {
+		lenStr, after, found := strings.Cut(rest, ":")
+		n, err := strconv.Atoi(lenStr)
+		if !found || err != nil || n < 0 || n > len(after) {
+			return items, false
+		}
+		items = append(items, busItem{frame: []byte(after[:n])})
+		rest = after[n:]
+	}
+	return items, true
 }
 
 // onReturn runs when a Receive is about to return. When the subscription is

@@ -29,10 +29,10 @@ type observedClient struct {
 	names map[string]string // script sha1 -> name
 }
 
-func newObservedClient(c rueidis.Client, obs Observer) rueidis.Client {
-	names := map[string]string{}
+func newObservedClient(c rueidis.Client, obs Observer, apply applyScript) rueidis.Client {
+	names := map[string]string{apply.sha: "apply"}
 	for name, src := range map[string]string{
-		"apply": applySrc, "finalize": finalizeSrc, "create": createSrc, "delete": deleteSrc,
+		"touch": touchSrc, "finalize": finalizeSrc, "create": createSrc, "delete": deleteSrc,
 		"snapshot": snapshotSrc, "history": historySrc, "presence_set": presenceSetSrc,
 		"presence_remove": presenceRemoveSrc, "presence_touch": presenceTouchSrc, "presence_list": presenceListSrc,
 	} {

@@ -33,6 +33,7 @@ func DefaultOptions() Options {
 		KeyPrefix:      "pc:",
 		HistorySize:    usecase.DefaultHistorySize,
 		PresenceTTL:    usecase.DefaultPresenceTTL,
+		OpenIdle:       usecase.DefaultOpenIdle,
 		Limits:         paper.DefaultLimits(),
 		DialTimeout:    5 * time.Second,
 		CommandTimeout: 5 * time.Second,
@@ -67,6 +68,11 @@ type Options struct {
 	// PresenceTTL is how long a presence entry lives without a touch
 	// (default 30s).
 	PresenceTTL time.Duration
+	// OpenIdle is how long an open paper stays in Redis untouched (no op,
+	// join or finalize) before all its keys expire (default 720h). The
+	// keys' expiry is renewed to 1.5x OpenIdle whenever less than OpenIdle
+	// is left, so a paper lives between OpenIdle and 1.5x OpenIdle idle.
+	OpenIdle time.Duration
 	// Limits are the paper limits Apply enforces (zero value: paper.DefaultLimits()).
 	Limits paper.Limits
 	// DialTimeout bounds connecting to Redis (default 5s).
@@ -95,6 +101,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.PresenceTTL == 0 {
 		o.PresenceTTL = d.PresenceTTL
+	}
+	if o.OpenIdle == 0 {
+		o.OpenIdle = d.OpenIdle
 	}
 	if o.Limits == (paper.Limits{}) {
 		o.Limits = d.Limits

@@ -16,11 +16,13 @@ const contractTTL = 400 * time.Millisecond
 
 func contractEnv(addrs []string, mode string) func(t *testing.T) storetest.Env {
 	return func(t *testing.T) storetest.Env {
+		idle := storetest.RetentionIdle(t)
 		s := newStore(t, redis.Options{
 			Addrs:       addrs,
 			Mode:        mode,
 			HistorySize: storetest.SmallHistory,
 			PresenceTTL: contractTTL,
+			OpenIdle:    idle,
 			Limits:      storetest.SmallLimits(),
 		})
 		return storetest.Env{
@@ -31,6 +33,7 @@ func contractEnv(addrs []string, mode string) func(t *testing.T) storetest.Env {
 			Limits:      storetest.SmallLimits(),
 			HistorySize: storetest.SmallHistory,
 			PresenceTTL: contractTTL,
+			OpenIdle:    idle,
 		}
 	}
 }

@@ -35,26 +35,30 @@ var (
 	banSrc string
 	//go:embed lua/unban.lua
 	unbanSrc string
+	//go:embed lua/touch.lua
+	touchSrc string
 	//go:embed lua/archive_claim.lua
 	archiveClaimSrc string
 	//go:embed lua/archive_done.lua
 	archiveDoneSrc string
 )
 
+// apply.lua is not among them: its constants are compiled in per Store
+// (apply.go), and it runs through Store.evalApply.
+//
 // scripts are per Store (a rueidis.Lua caches its SHA-1 state) and run with
 // EVALSHA, falling back to EVAL after a Redis restart emptied the script
 // cache. None is retried by rueidis: a write that timed out may have landed,
 // and running it twice would apply an op twice.
 type scripts struct {
-	apply, finalize, create, delete, snapshot, history       *rueidis.Lua
+	finalize, create, delete, snapshot, history              *rueidis.Lua
 	presenceSet, presenceRemove, presenceTouch, presenceList *rueidis.Lua
-	policy, ban, unban                                       *rueidis.Lua
+	policy, ban, unban, touch                                *rueidis.Lua
 	archiveClaim, archiveDone                                *rueidis.Lua
 }
 
 func newScripts() scripts {
 	return scripts{
-		apply:          rueidis.NewLuaScript(applySrc),
 		finalize:       rueidis.NewLuaScript(finalizeSrc),
 		create:         rueidis.NewLuaScript(createSrc),
 		delete:         rueidis.NewLuaScript(deleteSrc),
@@ -67,6 +71,7 @@ func newScripts() scripts {
 		policy:         rueidis.NewLuaScript(policySrc),
 		ban:            rueidis.NewLuaScript(banSrc),
 		unban:          rueidis.NewLuaScript(unbanSrc),
+		touch:          rueidis.NewLuaScript(touchSrc),
 		archiveClaim:   rueidis.NewLuaScript(archiveClaimSrc),
 		archiveDone:    rueidis.NewLuaScript(archiveDoneSrc),
 	}

@@ -9,16 +9,21 @@
 //	<prefix>{id}:meta  hash   title, to, status, seq, epoch, createdAt,
 //	                          finalizedAt (unix seconds), owner (hex SHA-256),
 //	                          elems (counter giving elements their order),
+//	                          ne (live elements), nbans (size of :b),
+//	                          exp (an open paper's idle deadline, unix ms:
+//	                          its data keys expire then, see Options.OpenIdle;
+//	                          ne, nbans, exp absent on papers stored before),
 //	                          edit (policy; absent on papers stored before
 //	                          policies existed: those are open)
 //	<prefix>{id}:f     hash   "<element>:<field>" -> JSON value, byte for byte
-//	<prefix>{id}:e     hash   "<element>" -> "<order> <size> <field>..." so the
-//	                          scripts check limits without parsing JSON
+//	<prefix>{id}:e     hash   "<element>" -> "<order> <size> <field>=<len>..." so
+//	                          the scripts check limits without parsing JSON
+//	                          (older records list bare "<field>" names)
 //	<prefix>{id}:a     hash   "<element>" -> "<createdAt> <len(user)> <user><name>",
 //	                          its author, stamped when it was created (not
 //	                          counted in the element's size)
 //	<prefix>{id}:b     set    banned user ids
-//	<prefix>{id}:h     list   the last HistorySize event frames
+//	<prefix>{id}:h     list   the last HistorySize event frames (none once final)
 //	<prefix>{id}:p     hash   presence: session -> JSON entry
 //	<prefix>{id}:pl    hash   presence: session -> ready-made leave frame
 //	<prefix>{id}:pz    zset   presence: session -> expiry (unix ms, Redis clock)
@@ -78,10 +83,19 @@ type Store struct {
 	sharded  bool // cluster mode: SSUBSCRIBE/SPUBLISH
 	pubCmd   string
 	scripts  scripts
+	applyLua applyScript
 
 	// Script arguments that never change, formatted once.
-	histSize, maxFields, maxElemBytes, maxElements, ttlMS, orderMS string
-	finPrefix, finSuffix                                           string
+	histSize, ttlMS, window string
+	finPrefix, finSuffix    string
+
+	// Apply's batching (apply.go): queues holds a paper's queue while a
+	// call for it is in flight; drains are the goroutines sending queued
+	// ops, which Close waits for.
+	bmu     sync.Mutex
+	bclosed bool
+	queues  map[string]*applyQueue
+	drains  sync.WaitGroup
 
 	mu      sync.Mutex
 	subs    map[string]*subscription
@@ -106,8 +120,13 @@ func New(ctx context.Context, o Options, log *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("redis %s: %w: %w", strings.Join(o.Addrs, ","), domain.ErrUnavailable, err)
 	}
 	mode := cmd.Mode()
+	pubCmd := "PUBLISH"
+	if mode == rueidis.ClientModeCluster {
+		pubCmd = "SPUBLISH"
+	}
+	applyLua := newApplyScript(o, pubCmd)
 	if o.Observer != nil {
-		cmd = newObservedClient(cmd, o.Observer)
+		cmd = newObservedClient(cmd, o.Observer, applyLua)
 	}
 	if o.Mode == ModeCluster && mode != rueidis.ClientModeCluster {
 		cmd.Close()
@@ -130,25 +149,21 @@ func New(ctx context.Context, o Options, log *slog.Logger) (*Store, error) {
 	}
 	finPrefix, finSuffix := seqAffixes(protocol.FinalizedFrame(0))
 	s := &Store{
-		opts:         o,
-		log:          log,
-		cmd:          cmd,
-		sub:          sub,
-		sharded:      mode == rueidis.ClientModeCluster,
-		pubCmd:       "PUBLISH",
-		scripts:      newScripts(),
-		histSize:     strconv.Itoa(o.HistorySize),
-		maxFields:    strconv.Itoa(o.Limits.MaxFields),
-		maxElemBytes: strconv.Itoa(o.Limits.MaxElementBytes),
-		maxElements:  strconv.Itoa(o.Limits.MaxElements),
-		ttlMS:        strconv.FormatInt(o.PresenceTTL.Milliseconds(), 10),
-		orderMS:      strconv.FormatInt(usecase.OpOrderMemory.Milliseconds(), 10),
-		finPrefix:    finPrefix,
-		finSuffix:    finSuffix,
-		subs:         make(map[string]*subscription),
-	}
-	if s.sharded {
-		s.pubCmd = "SPUBLISH"
+		opts:      o,
+		log:       log,
+		cmd:       cmd,
+		sub:       sub,
+		sharded:   mode == rueidis.ClientModeCluster,
+		pubCmd:    pubCmd,
+		applyLua:  applyLua,
+		scripts:   newScripts(),
+		histSize:  strconv.Itoa(o.HistorySize),
+		ttlMS:     strconv.FormatInt(o.PresenceTTL.Milliseconds(), 10),
+		window:    strconv.FormatInt(o.OpenIdle.Milliseconds(), 10),
+		finPrefix: finPrefix,
+		finSuffix: finSuffix,
+		subs:      make(map[string]*subscription),
+		queues:    make(map[string]*applyQueue),
 	}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
@@ -167,6 +182,9 @@ func (s *Store) Close() {
 		return
 	}
 	s.closed = true
+	s.bmu.Lock()
+	s.bclosed = true
+	s.bmu.Unlock()
 	// Closing the connections drops every subscription at once: no
 	// UNSUBSCRIBE per channel.
 	s.closing.Store(true)
@@ -188,6 +206,7 @@ func (s *Store) Close() {
 	for _, sub := range subs {
 		sub.close()
 	}
+	s.drains.Wait() // each ends with its call in flight
 	s.sub.Close()
 	s.cmd.Close()
 }
@@ -303,6 +322,8 @@ func (s *Store) Create(ctx context.Context, p domain.Paper) (domain.Paper, error
 		"createdAt", strconv.FormatInt(p.CreatedAt.Unix(), 10),
 		"owner", hex.EncodeToString(p.OwnerKeyHash),
 		"elems", "0",
+		"ne", "0",
+		"nbans", "0",
 		"edit", p.Edit,
 	}
 	if p.FinalizedAt != nil {
@@ -313,7 +334,7 @@ func (s *Store) Create(ctx context.Context, p domain.Paper) (domain.Paper, error
 	k := s.keys(p.ID)
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	if err := s.scripts.create.Exec(ctx, s.cmd, []string{k.meta, k.fields, k.elems, k.hist, k.authors, k.bans}, args).Error(); err != nil {
+	if err := s.scripts.create.Exec(ctx, s.cmd, []string{k.meta, k.fields, k.elems, k.hist, k.authors, k.bans}, append([]string{s.window}, args...)).Error(); err != nil {
 		return domain.Paper{}, mapErr("create", p.ID, err)
 	}
 	p.OwnerKeyHash = append([]byte(nil), p.OwnerKeyHash...)
@@ -461,60 +482,6 @@ func parseAuthor(rec string) (domain.ElementAuthor, time.Time, bool) {
 	return domain.ElementAuthor{User: rest[:n], Name: rest[n:]}, time.Unix(at, 0).UTC(), true
 }
 
-// Apply runs apply.lua: check, merge, next seq, history, publish. body is
-// protocol.OpBody(op, author); the script puts the seq in front of it.
-//
-// The order check is in the script because no connection order can give
-// it: rueidis spreads commands over several connections per Redis
-// (PipelineMultiplex), so an op queued behind a long pipeline can run after
-// the same session's next op, and even on one connection a replaced
-// connection's last commands can run after the new one's first.
-func (s *Store) Apply(ctx context.Context, id string, op domain.Op, body []byte, order usecase.OpOrder, ed usecase.Editor) (uint64, error) {
-	if !paper.ValidID(id) {
-		return 0, fmt.Errorf("apply %q: %w: no such paper", id, domain.ErrNotFound)
-	}
-	kind, ok := luaOpKinds[op.Kind]
-	if !ok {
-		return 0, fmt.Errorf("apply %s: %w: unknown op %q", id, domain.ErrInvalid, op.Kind)
-	}
-	return s.apply(ctx, id, kind, op, body, order, ed)
-}
-
-// luaOpKinds names each op kind for apply.lua, which refuses any other.
-var luaOpKinds = map[string]string{domain.OpUpsert: "u", domain.OpDelete: "d"}
-
-// apply runs apply.lua with kind as its op kind argument.
-func (s *Store) apply(ctx context.Context, id, kind string, op domain.Op, body []byte, order usecase.OpOrder, ed usecase.Editor) (uint64, error) {
-	k := s.keys(id)
-	keys := append(make([]string, 0, 7), k.meta, k.fields, k.elems, k.hist, k.authors, k.bans)
-	if order.Session != "" {
-		keys = append(keys, k.order+order.Session)
-	}
-	owner := "0"
-	if ed.Owner {
-		owner = "1"
-	}
-	args := make([]string, 0, 18+2*len(op.Fields))
-	// BinaryString avoids copying body and values: they are only read
-	// while Exec runs, and the caller does not change them meanwhile.
-	args = append(args, s.histSize, s.pubCmd, k.channel, protocol.OpFramePrefix, rueidis.BinaryString(body),
-		kind, op.ID, s.maxFields, s.maxElemBytes, s.maxElements, domain.StatusOpen,
-		strconv.FormatUint(order.N, 10), s.orderMS,
-		ed.User, ed.Name, owner, strconv.FormatInt(ed.At.Unix(), 10), domain.EditAuthors)
-	if op.Kind == domain.OpUpsert {
-		for name, v := range op.Fields {
-			args = append(args, name, rueidis.BinaryString(v))
-		}
-	}
-	ctx, cancel := s.opCtx(ctx)
-	defer cancel()
-	seq, err := s.scripts.apply.Exec(ctx, s.cmd, keys, args).AsInt64()
-	if err != nil {
-		return 0, mapErr("apply", id, err)
-	}
-	return uint64(seq), nil
-}
-
 // Finalize marks an open paper final, with the next seq, and publishes
 // protocol.FinalizedFrame. ErrConflict if it already is final.
 func (s *Store) Finalize(ctx context.Context, id string, at time.Time) (domain.Paper, error) {
@@ -527,7 +494,7 @@ func (s *Store) Finalize(ctx context.Context, id string, at time.Time) (domain.P
 	if err := s.queueBeforeFinalize(ctx, id, at); err != nil {
 		return domain.Paper{}, err
 	}
-	fkeys, fargs := s.queueOnFinalize(id, at, []string{k.meta, k.hist}, []string{
+	fkeys, fargs := s.queueOnFinalize(id, at, []string{k.meta, k.hist, k.fields, k.elems, k.authors, k.bans}, []string{
 		s.histSize, s.pubCmd, k.channel, s.finPrefix, s.finSuffix,
 		strconv.FormatInt(at.Unix(), 10), domain.StatusOpen, domain.StatusFinal,
 	})
@@ -536,6 +503,24 @@ func (s *Store) Finalize(ctx context.Context, id string, at time.Time) (domain.P
 		return domain.Paper{}, mapErr("finalize", id, err)
 	}
 	return parseMeta(id, m)
+}
+
+// Touch restarts an open paper's idle clock (Options.OpenIdle) with
+// touch.lua; ops and finalize do it themselves. Cheap: it writes only when
+// less than a window is left. ErrNotFound for an unknown paper.
+func (s *Store) Touch(ctx context.Context, id string) error {
+	if !paper.ValidID(id) {
+		return fmt.Errorf("touch %q: %w", id, domain.ErrNotFound)
+	}
+	k := s.keys(id)
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	err := s.scripts.touch.Exec(ctx, s.cmd, []string{k.meta, k.fields, k.elems, k.hist, k.authors, k.bans},
+		[]string{s.window, domain.StatusOpen}).Error()
+	if err != nil {
+		return mapErr("touch", id, err)
+	}
+	return nil
 }
 
 // SetEdit sets an open paper's edit policy with policy.lua: a change takes

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ func testFinalize(t *testing.T, e *env) {
 		{"FinalizeSetsStatusTakesASeqAndPublishes", finalizeSetsStatusTakesASeqAndPublishes},
 		{"FinalizingTwiceIsConflictAndTakesNoSeq", finalizingTwiceIsConflictAndTakesNoSeq},
 		{"FinalPaperRejectsEveryOp", finalPaperRejectsEveryOp},
+		{"FinalizeDropsTheHistory", finalizeDropsTheHistory},
 	})
 }
 
@@ -48,14 +50,28 @@ func finalizeSetsStatusTakesASeqAndPublishes(t *testing.T, e *env) {
 	}
 	frames := append(framesOf(done), protocol.FinalizedFrame(3))
 	wantFrames(t, "subscriber", rec.waitN(t, 3), frames)
-	evs, cur, err := e.Store.History(t.Context(), p.ID, p.Epoch, 2)
-	if err != nil || cur != 3 || len(evs) != 1 {
-		t.Fatalf("History since 2 = %d events, cur %d, %v; want the finalized event at 3", len(evs), cur, err)
+}
+
+// A final paper keeps no resume history: its final state is its snapshot,
+// so a resume from before the final seq is told the history is gone (and
+// falls back to the snapshot), while one at the final seq is up to date.
+func finalizeDropsTheHistory(t *testing.T, e *env) {
+	p := e.newPaper(t)
+	e.applyAll(t, p.ID, 0, []domain.Op{up("n1", "a", "1"), up("n2", "b", "2")})
+	if _, err := e.Store.Finalize(t.Context(), p.ID, time.Now()); err != nil {
+		t.Fatalf("Finalize: %v", err)
 	}
-	if evs[0].Kind != domain.EventFinalized || evs[0].Seq != 3 {
-		t.Fatalf("History event kind %q seq %d, want %q 3", evs[0].Kind, evs[0].Seq, domain.EventFinalized)
+	for _, since := range []uint64{0, 2} {
+		_, cur, err := e.Store.History(t.Context(), p.ID, p.Epoch, since)
+		wantErr(t, fmt.Sprintf("History since %d of a final paper", since), err, usecase.ErrHistoryGone)
+		if cur != 3 {
+			t.Fatalf("History since %d: current seq %d, want 3", since, cur)
+		}
 	}
-	wantFrames(t, "History", eventFrames(evs), frames[2:])
+	evs, cur, err := e.Store.History(t.Context(), p.ID, p.Epoch, 3)
+	if err != nil || cur != 3 || len(evs) != 0 {
+		t.Fatalf("History since the final seq = %d events, cur %d, %v; want none, 3, nil", len(evs), cur, err)
+	}
 }
 
 func finalizingTwiceIsConflictAndTakesNoSeq(t *testing.T, e *env) {

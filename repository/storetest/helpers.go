@@ -41,6 +41,9 @@ func (e *env) check(t *testing.T) {
 	if e.PresenceTTL <= 0 {
 		t.Fatal("storetest: PresenceTTL must be set")
 	}
+	if e.OpenIdle <= 0 {
+		t.Fatal("storetest: OpenIdle must be set")
+	}
 }
 
 func (e *env) waitTimeout() time.Duration {
@@ -50,7 +53,7 @@ func (e *env) waitTimeout() time.Duration {
 	return defaultWaitTimeout
 }
 
-// pass lets presence time go by: with Advance it moves the store's clock,
+// pass lets presence (and retention) time go by: with Advance it moves the store's clock,
 // otherwise it sleeps.
 func (e *env) pass(d time.Duration) {
 	if e.Advance != nil {

@@ -3,7 +3,6 @@ package storetest
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/papercast/papercast/domain"
 	"github.com/papercast/papercast/protocol"
@@ -25,8 +24,10 @@ func historyReturnsExactlyTheFramesAfterSince(t *testing.T, e *env) {
 		ops = append(ops, up(fmt.Sprintf("n%d", i%3), "v", fmt.Sprint(i)))
 	}
 	frames := framesOf(e.applyAll(t, p.ID, 0, ops))
-	if _, err := e.Store.Finalize(t.Context(), p.ID, time.Now()); err != nil {
-		t.Fatalf("Finalize: %v", err)
+	// seq 6 is a policy change: history keeps every kind of seq'd frame.
+	// (A final paper keeps none: see FinalizeDropsTheHistory.)
+	if _, err := e.Store.SetEdit(t.Context(), p.ID, domain.EditOpen); err != nil {
+		t.Fatalf("SetEdit: %v", err)
 	}
 	cases := []struct {
 		name  string
@@ -45,7 +46,7 @@ func historyReturnsExactlyTheFramesAfterSince(t *testing.T, e *env) {
 		{"WrongEpochIsGoneEvenAtCurrent", "not-the-epoch", 6, 0, usecase.ErrHistoryGone},
 		{"EmptyEpochIsGone", "", 0, 0, usecase.ErrHistoryGone},
 	}
-	all := append(frames, protocol.FinalizedFrame(6))
+	all := append(frames, protocol.PolicyFrame(6, domain.EditOpen))
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			evs, cur, err := e.Store.History(t.Context(), p.ID, c.epoch, c.since)
@@ -61,7 +62,7 @@ func historyReturnsExactlyTheFramesAfterSince(t *testing.T, e *env) {
 				seq := c.since + uint64(i) + 1
 				kind := domain.EventOp
 				if seq == 6 {
-					kind = domain.EventFinalized
+					kind = domain.EventPolicy
 				}
 				if ev.Seq != seq || ev.Kind != kind {
 					t.Fatalf("event %d has kind %q seq %d, want %q %d", i, ev.Kind, ev.Seq, kind, seq)

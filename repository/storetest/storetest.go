@@ -15,6 +15,7 @@
 package storetest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -49,6 +50,11 @@ type Env struct {
 	// in real time, in steps of PresenceTTL/8, touching live entries between
 	// steps: keep PresenceTTL well above scheduling hiccups (300ms-1s).
 	Advance func(d time.Duration)
+	// OpenIdle is the store's retention window: how long an open paper
+	// nobody touches is kept. The suite passes 2x OpenIdle (with Advance,
+	// or in real time: see RetentionIdle) and keeps papers alive with
+	// touches OpenIdle/8 apart.
+	OpenIdle time.Duration
 	// WaitTimeout bounds each wait for a published frame; zero means 10s.
 	WaitTimeout time.Duration
 }
@@ -75,7 +81,7 @@ const defaultWaitTimeout = 10 * time.Second
 
 // Run runs the whole contract. newEnv is called once per group of tests
 // (named subtests: Papers, Apply, Limits, Finalize, Delete, History, Bus,
-// Concurrency, Presence, Rules, Archive) with that group's *testing.T; it should register
+// Concurrency, Presence, Rules, Retention, Archive) with that group's *testing.T; it should register
 // its own cleanup with t.Cleanup. Envs may share one backend (one
 // redis-server) as every test works on fresh random paper ids, but each Env
 // must be a store configured as the Env says. Groups run one after another.
@@ -95,6 +101,7 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 		{"Concurrency", testConcurrency},
 		{"Presence", testPresence},
 		{"Rules", testRules},
+		{"Retention", testRetention},
 		{"Archive", testArchive},
 	}
 	for _, g := range groups {
@@ -104,6 +111,16 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 			g.run(t, e)
 		})
 	}
+}
+
+// RetentionIdle is the OpenIdle a factory on the real clock gives the
+// store for t's group: short (1.5s) for the Retention group, which sleeps
+// through it, and long elsewhere, so no other group's pauses drop a paper.
+func RetentionIdle(t *testing.T) time.Duration {
+	if strings.HasSuffix(t.Name(), "/Retention") {
+		return 1500 * time.Millisecond
+	}
+	return time.Hour
 }
 
 // subtest is one named test of a group.

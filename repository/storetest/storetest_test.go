@@ -46,6 +46,10 @@ var mutants = []mutant{
 		wrapStor: func(s usecase.Store) usecase.Store { return historyOffByOne{s} },
 	},
 	{
+		name: "TouchIsANoOp", failIn: "Retention",
+		wrapStor: func(s usecase.Store) usecase.Store { return untouched{s} },
+	},
+	{
 		name: "SnapshotSortsElementsByID", failIn: "Apply",
 		wrapStor: func(s usecase.Store) usecase.Store { return sortedSnapshot{s} },
 	},
@@ -163,11 +167,12 @@ func TestMutantChild(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Env {
 		clk := &clock{t: time.Unix(1e9, 0)}
 		const ttl = 10 * time.Second
-		s := memory.New(memory.Options{Limits: storetest.SmallLimits(), HistorySize: storetest.SmallHistory, PresenceTTL: ttl, Now: clk.Now})
+		const idle = time.Hour
+		s := memory.New(memory.Options{Limits: storetest.SmallLimits(), HistorySize: storetest.SmallHistory, PresenceTTL: ttl, OpenIdle: idle, Now: clk.Now})
 		t.Cleanup(s.Close)
 		e := storetest.Env{
 			Store: s, Presence: s, Bus: s, Queue: s,
-			Limits: storetest.SmallLimits(), HistorySize: storetest.SmallHistory, PresenceTTL: ttl,
+			Limits: storetest.SmallLimits(), HistorySize: storetest.SmallHistory, PresenceTTL: ttl, OpenIdle: idle,
 			Advance: clk.Advance, WaitTimeout: time.Second,
 		}
 		if m.wrapStor != nil {
@@ -223,6 +228,10 @@ func (s historyOffByOne) History(ctx context.Context, id, epoch string, since ui
 	}
 	return evs, cur, err
 }
+
+type untouched struct{ usecase.Store }
+
+func (untouched) Touch(context.Context, string) error { return nil }
 
 type sortedSnapshot struct{ usecase.Store }
 

@@ -1,169 +1,274 @@
--- apply.lua: one op on one paper, atomically: check the paper is open, the
--- op is not older than one already applied for its session (usecase.OpOrder),
--- the editor is not banned and may change the element (the edit policy),
--- and the merge stays within the limits (exactly paper.Limits.CheckMerge),
--- merge the fields, record the author of a new element, take the next seq,
--- append the event frame to the bounded history and publish it. A rejected
--- op writes nothing. The policy and the bans are read here, in the same
--- step as the write: a policy change or a ban is wholly before or after.
+-- apply.lua: up to 64 ops on one paper, in one atomic step, each checked
+-- and applied on its own, in order: the paper is open, the op is not older
+-- than one already applied for its session (usecase.OpOrder), the editor is
+-- not banned and may change the element (the edit policy), and the merge
+-- stays within the limits (exactly paper.Limits.CheckMerge); then the op's
+-- fields are merged, the author of a new element recorded, the op takes
+-- the next seq and its frame goes to the bounded history. One PUBLISH
+-- carries every accepted op's frame (a single frame as it is, several as
+-- one multi-frame message: see bus.go). A rejected op writes nothing and
+-- rejects only itself. The policy and the bans are read here, in the same
+-- step as the writes: a policy change or a ban is wholly before or after.
 --
 -- Field values are stored and published byte for byte: never cjson (it
 -- rewrites numbers and turns [] into {}).
 --
+-- The constants in @...@ are put in by Go when the Store starts (store.go
+-- applyScript), so a call carries only what changes.
+local HIST, MAXF, MAXB, MAXE = @HIST@, @MAXF@, @MAXB@, @MAXE@
+local OPEN, AUTHORS, PUB, PREFIX = @OPEN@, @AUTHORS@, @PUB@, @PREFIX@
+local ORDERMS, WINDOW = @ORDERMS@, @WINDOW@
+--
 -- KEYS[1] meta hash      KEYS[2] field hash ("<elem>:<field>" -> JSON value)
--- KEYS[3] element hash   ("<elem>" -> "<order> <size> <field> <field>...")
+-- KEYS[3] element hash   ("<elem>" -> "<order> <size> <field>=<len>..."; a
+--                        record stored before sizes were kept lists bare
+--                        "<field>" names: their sizes are read with HSTRLEN)
 -- KEYS[4] history list
 -- KEYS[5] author hash    ("<elem>" -> "<createdAt> <#user> <user><name>")
--- KEYS[6] bans set       (banned user ids)
--- KEYS[7] the session's order string (its last applied N); absent: no check
--- ARGV[1] history size   ARGV[2] PUBLISH or SPUBLISH   ARGV[3] channel
--- ARGV[4] frame prefix (protocol.OpFramePrefix)   ARGV[5] op body (protocol.OpBody)
--- ARGV[6] "u" (upsert) or "d" (delete)   ARGV[7] element id
--- ARGV[8] max fields   ARGV[9] max element bytes   ARGV[10] max elements
--- ARGV[11] open status
--- ARGV[12] the op's N in its session   ARGV[13] order memory (ms)
--- ARGV[14] editor's user   ARGV[15] editor's name   ARGV[16] "1" for an owner session
--- ARGV[17] createdAt of a new element (unix seconds)   ARGV[18] the "authors" policy
--- ARGV[19..] field name, JSON value pairs (upsert)
-local meta, fields, elems, hist, authors, bans, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local user = ARGV[14]
+-- KEYS[6] bans set       (banned user ids; meta "nbans" counts them)
+-- KEYS[7..] the sessions' order strings (their last applied N)
+-- ARGV[1] channel   ARGV[2] the caller's clock (unix ms; for the idle
+-- deadline only, where a replica's clock skew of seconds does not matter,
+-- and cheaper than TIME)   ARGV[3] number of ops
+-- then per op: kind ("u" upsert, "d" delete), element id, index in KEYS of
+-- its order string (0: no check), the op's N in its session, editor's user,
+-- editor's name, "1" for an owner session, createdAt of a new element (unix
+-- seconds), op body (protocol.OpBody), number of fields, then field name,
+-- JSON value pairs (upsert).
+-- Returns the op's seq or error reply for one op, else an array of them.
+local meta, fields, elems, hist, authors, bans = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 
--- Every op kind has its own branch below: a kind added in Go but not here
--- must fail, not be taken for another kind.
-if ARGV[6] ~= 'u' and ARGV[6] ~= 'd' then
-  return redis.error_reply('PAPERCAST unsupported unknown op kind ' .. ARGV[6])
-end
-
-local status = redis.call('HGET', meta, 'status')
-if not status then
+local m = redis.call('HMGET', meta, 'status', 'edit', 'seq', 'elems', 'ne', 'nbans', 'exp')
+if not m[1] then
   return redis.error_reply('PAPERCAST not_found no such paper')
 end
-if status ~= ARGV[11] then
+if m[1] ~= OPEN then
   return redis.error_reply('PAPERCAST finalized the paper is final')
 end
-
--- An op that timed out for its caller may still arrive here, after the
--- same session's next op (which can travel on another connection): refuse
--- it rather than let older text overwrite newer.
-if order then
-  local last = redis.call('GET', order)
-  if last and tonumber(last) >= tonumber(ARGV[12]) then
-    return redis.error_reply('PAPERCAST stale a later op of this session was applied first')
-  end
+local byAuthors = m[2] == AUTHORS
+local seq, counter = tonumber(m[3]), tonumber(m[4])
+local seq0, counter0 = seq, counter
+-- ne (live elements) and nbans are absent on papers stored before they
+-- were counted: then HLEN and SISMEMBER answer.
+local ne = tonumber(m[5])
+local ne0 = ne
+if not ne then
+  ne = redis.call('HLEN', elems)
 end
+local nbans = tonumber(m[6])
 
-if redis.call('SISMEMBER', bans, user) == 1 then
-  return redis.error_reply('PAPERCAST banned this user is banned from the paper')
-end
-
-local id = ARGV[7]
-local cur = redis.call('HGET', elems, id)
-
--- Under the "authors" policy only an element's author, or an owner
--- session, may change or delete it. A paper without a policy (stored before
--- there were policies) is open.
-if cur and ARGV[16] ~= '1' and redis.call('HGET', meta, 'edit') == ARGV[18] then
-  local by = ''
-  local rec = redis.call('HGET', authors, id)
-  if rec then
-    local n, rest = string.match(rec, '^%-?%d+ (%d+) (.*)$')
-    by = string.sub(rest, 1, tonumber(n))
-  end
-  if by ~= user then
-    return redis.error_reply('PAPERCAST forbidden only its author or an owner may change this element')
-  end
-end
-
-if ARGV[6] == 'd' then
-  if not cur then
-    return redis.error_reply('PAPERCAST not_found no such element')
-  end
-  local del = {}
+local function parseRec(cur)
+  local order, size, has, lens, count = nil, 0, {}, {}, 0
   local i = 0
   for w in string.gmatch(cur, '%S+') do
     i = i + 1
-    if i > 2 then del[#del + 1] = id .. ':' .. w end
-  end
-  if #del > 0 then redis.call('HDEL', fields, unpack(del)) end
-  redis.call('HDEL', elems, id)
-  redis.call('HDEL', authors, id)
-else
-  local order, size, count = nil, 0, 0
-  local has = {}
-  if cur then
-    local i = 0
-    for w in string.gmatch(cur, '%S+') do
-      i = i + 1
-      if i == 1 then
-        order = w
-      elseif i == 2 then
-        size = tonumber(w)
-      else
-        has[w] = true
-        count = count + 1
-      end
-    end
-  elseif redis.call('HLEN', elems) >= tonumber(ARGV[10]) then
-    return redis.error_reply('PAPERCAST too_large a paper holds at most ' .. ARGV[10] .. ' elements')
-  end
-
-  -- Count and size after the merge, as paper.Limits.CheckMerge counts them:
-  -- a field's size is len(name) + len(JSON value); "null" removes it.
-  local n = (#ARGV - 18) / 2
-  local fk = {}
-  for j = 1, n do
-    local k, v = ARGV[17 + 2 * j], ARGV[18 + 2 * j]
-    fk[j] = id .. ':' .. k
-    if has[k] then
-      count = count - 1
-      size = size - #k - redis.call('HSTRLEN', fields, fk[j])
-    end
-    if v ~= 'null' then
-      count = count + 1
-      size = size + #k + #v
-    end
-  end
-  if count > tonumber(ARGV[8]) then
-    return redis.error_reply('PAPERCAST too_large at most ' .. ARGV[8] .. ' fields per element')
-  end
-  if size > tonumber(ARGV[9]) then
-    return redis.error_reply('PAPERCAST too_large an element is at most ' .. ARGV[9] .. ' bytes')
-  end
-
-  local set, del = {}, {}
-  for j = 1, n do
-    local k, v = ARGV[17 + 2 * j], ARGV[18 + 2 * j]
-    if v == 'null' then
-      if has[k] then
-        del[#del + 1] = fk[j]
-        has[k] = nil
-      end
+    if i == 1 then
+      order = w
+    elseif i == 2 then
+      size = tonumber(w)
     else
-      set[#set + 1] = fk[j]
-      set[#set + 1] = v
+      local k = w
+      local eq = string.find(w, '=', 1, true)
+      if eq then
+        k = string.sub(w, 1, eq - 1)
+        lens[k] = tonumber(string.sub(w, eq + 1))
+      end -- else stored before sizes were kept
       has[k] = true
+      count = count + 1
     end
   end
-  if #set > 0 then redis.call('HSET', fields, unpack(set)) end
-  if #del > 0 then redis.call('HDEL', fields, unpack(del)) end
+  return order, size, has, lens, count
+end
 
-  -- A new element (or one deleted and created again) goes to the end, and
-  -- its creator is its author.
-  if not order then
-    order = redis.call('HINCRBY', meta, 'elems', 1)
-    redis.call('HSET', authors, id, ARGV[17] .. ' ' .. #user .. ' ' .. user .. ARGV[15])
+-- one checks and applies one op; returns an error message or nil.
+local function one(kind, id, oi, n, user, name, owner, at, a, nf)
+  if kind ~= 'u' and kind ~= 'd' then
+    -- Every op kind has its own branch: a kind added in Go but not here
+    -- must fail, not be taken for another kind.
+    return 'unsupported unknown op kind ' .. kind
   end
-  local rec = {order, size}
-  for k in pairs(has) do rec[#rec + 1] = k end
-  redis.call('HSET', elems, id, table.concat(rec, ' '))
+  -- An op that timed out for its caller may still arrive here, after the
+  -- same session's next op: refuse it rather than let older text
+  -- overwrite newer.
+  local order = oi > 0 and KEYS[oi] or nil
+  if order then
+    local last = redis.call('GET', order)
+    if last and tonumber(last) >= tonumber(n) then
+      return 'stale a later op of this session was applied first'
+    end
+  end
+  if nbans ~= 0 and redis.call('SISMEMBER', bans, user) == 1 then
+    return 'banned this user is banned from the paper'
+  end
+  local cur = redis.call('HGET', elems, id)
+  -- Under the "authors" policy only an element's author, or an owner
+  -- session, may change or delete it. A paper without a policy (stored
+  -- before there were policies) is open.
+  if cur and owner ~= '1' and byAuthors then
+    local by = ''
+    local rec = redis.call('HGET', authors, id)
+    if rec then
+      local c, rest = string.match(rec, '^%-?%d+ (%d+) (.*)$')
+      by = string.sub(rest, 1, tonumber(c))
+    end
+    if by ~= user then
+      return 'forbidden only its author or an owner may change this element'
+    end
+  end
+
+  if kind == 'd' then
+    if not cur then
+      return 'not_found no such element'
+    end
+    local _, _, has = parseRec(cur)
+    local del = {}
+    for k in pairs(has) do del[#del + 1] = id .. ':' .. k end
+    if #del > 0 then redis.call('HDEL', fields, unpack(del)) end
+    redis.call('HDEL', elems, id)
+    redis.call('HDEL', authors, id)
+    ne = ne - 1
+  else
+    local eorder, size, has, lens, count = nil, 0, {}, {}, 0
+    if cur then
+      eorder, size, has, lens, count = parseRec(cur)
+    elseif ne >= MAXE then
+      return 'too_large a paper holds at most ' .. MAXE .. ' elements'
+    end
+    -- Count and size after the merge, as paper.Limits.CheckMerge counts
+    -- them: a field's size is len(name) + len(JSON value); "null" removes it.
+    local fk = {}
+    for j = 1, nf do
+      local k, v = ARGV[a + 2 * j - 2], ARGV[a + 2 * j - 1]
+      fk[j] = id .. ':' .. k
+      if has[k] then
+        count = count - 1
+        local l = lens[k]
+        if not l then
+          l = redis.call('HSTRLEN', fields, fk[j])
+        end
+        size = size - #k - l
+      end
+      if v ~= 'null' then
+        count = count + 1
+        size = size + #k + #v
+      end
+    end
+    if count > MAXF then
+      return 'too_large at most ' .. MAXF .. ' fields per element'
+    end
+    if size > MAXB then
+      return 'too_large an element is at most ' .. MAXB .. ' bytes'
+    end
+    local set, del = {}, {}
+    for j = 1, nf do
+      local k, v = ARGV[a + 2 * j - 2], ARGV[a + 2 * j - 1]
+      if v == 'null' then
+        if has[k] then
+          del[#del + 1] = fk[j]
+          has[k] = nil
+        end
+      else
+        set[#set + 1] = fk[j]
+        set[#set + 1] = v
+        has[k] = true
+        lens[k] = #v
+      end
+    end
+    if #set > 0 then redis.call('HSET', fields, unpack(set)) end
+    if #del > 0 then redis.call('HDEL', fields, unpack(del)) end
+    -- A new element (or one deleted and created again) goes to the end,
+    -- and its creator is its author.
+    if not eorder then
+      counter = counter + 1
+      eorder = counter
+      ne = ne + 1
+      redis.call('HSET', authors, id, at .. ' ' .. #user .. ' ' .. user .. name)
+    end
+    local rec = {eorder, size}
+    for k in pairs(has) do
+      local l = lens[k]
+      if not l then
+        l = redis.call('HSTRLEN', fields, id .. ':' .. k)
+      end
+      rec[#rec + 1] = k .. '=' .. l
+    end
+    redis.call('HSET', elems, id, table.concat(rec, ' '))
+  end
+  if order then
+    redis.call('SET', order, n, 'PX', ORDERMS)
+  end
+  return nil
 end
 
-if order then
-  redis.call('SET', order, ARGV[12], 'PX', ARGV[13])
+local nops = tonumber(ARGV[3])
+local out, frames = {}, {}
+local a = 4
+for j = 1, nops do
+  local nf = tonumber(ARGV[a + 9])
+  local err = one(ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3], ARGV[a + 4],
+    ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], a + 10, nf)
+  if err then
+    out[j] = redis.error_reply('PAPERCAST ' .. err)
+  else
+    seq = seq + 1
+    frames[#frames + 1] = PREFIX .. seq .. ',' .. ARGV[a + 8]
+    out[j] = seq
+  end
+  a = a + 10 + 2 * nf
 end
-local seq = redis.call('HINCRBY', meta, 'seq', 1)
-local frame = ARGV[4] .. seq .. ',' .. ARGV[5]
-redis.call('RPUSH', hist, frame)
-redis.call('LTRIM', hist, -tonumber(ARGV[1]), -1)
-redis.call(ARGV[2], ARGV[3], frame)
-return seq
+
+if #frames > 0 then
+  if redis.call('RPUSH', hist, unpack(frames)) > HIST then
+    redis.call('LTRIM', hist, -HIST, -1)
+  end
+  local upd = {'seq', seq}
+  if counter ~= counter0 then
+    upd[#upd + 1] = 'elems'
+    upd[#upd + 1] = counter
+  end
+  if ne ~= ne0 then
+    upd[#upd + 1] = 'ne'
+    upd[#upd + 1] = ne
+  end
+  if nbans == nil then
+    -- count the bans once, so later calls skip SISMEMBER while there are none
+    upd[#upd + 1] = 'nbans'
+    upd[#upd + 1] = redis.call('SCARD', bans)
+  end
+  -- Retention: an open paper's keys expire WINDOW ms after it was last
+  -- touched. The deadline is kept in meta and the keys' expiry renewed to
+  -- 1.5 windows only once less than a window is left, so most calls pay no
+  -- PEXPIRE.
+  if WINDOW > 0 then
+    local now = tonumber(ARGV[2])
+    local exp = tonumber(m[7])
+    if not exp or exp - now < WINDOW then
+      exp = now + math.floor(WINDOW * 3 / 2)
+      upd[#upd + 1] = 'exp'
+      upd[#upd + 1] = exp
+      redis.call('HSET', meta, unpack(upd))
+      for i = 1, 6 do redis.call('PEXPIREAT', KEYS[i], exp) end
+    else
+      redis.call('HSET', meta, unpack(upd))
+      -- keys this call may have created carry no expiry yet
+      if ne0 == 0 or seq0 == 0 then
+        for i = 2, 5 do redis.call('PEXPIREAT', KEYS[i], exp) end
+      end
+    end
+  else
+    redis.call('HSET', meta, unpack(upd))
+  end
+  if #frames == 1 then
+    redis.call(PUB, ARGV[1], frames[1])
+  else
+    local msg = {'#'}
+    for i = 1, #frames do
+      msg[#msg + 1] = #frames[i] .. ':' .. frames[i]
+    end
+    redis.call(PUB, ARGV[1], table.concat(msg))
+  end
+end
+if nops == 1 then
+  return out[1]
+end
+return out

@@ -1,8 +1,12 @@
--- finalize.lua: mark an open paper final, take the next seq, append the
--- finalized frame to the history and publish it. Returns the new metadata.
+-- finalize.lua: mark an open paper final, take the next seq and publish the
+-- finalized frame. Returns the new metadata. A final paper needs no resume
+-- history (a resume falls back to the snapshot), so the history list is
+-- dropped; and it leaves the idle clock (retention): its keys' expiry is
+-- removed, the archive decides when it leaves Redis.
 --
 -- KEYS[1] meta hash   KEYS[2] history list
--- ARGV[1] history size   ARGV[2] PUBLISH or SPUBLISH   ARGV[3] channel
+-- KEYS[3..6] its other data keys (fields, elements, authors, bans)
+-- ARGV[1] history size (unused)   ARGV[2] PUBLISH or SPUBLISH   ARGV[3] channel
 -- ARGV[4] frame prefix   ARGV[5] frame suffix (around the seq)
 -- ARGV[6] finalizedAt (unix seconds)   ARGV[7] open status   ARGV[8] final status
 -- The to-archive zset (issue 11), outside cluster mode: the LAST key, with
@@ -19,10 +23,12 @@ if status ~= ARGV[7] then
   return redis.error_reply('PAPERCAST conflict the paper is already final')
 end
 redis.call('HSET', meta, 'status', ARGV[8], 'finalizedAt', ARGV[6])
+redis.call('HDEL', meta, 'exp')
 local seq = redis.call('HINCRBY', meta, 'seq', 1)
 local frame = ARGV[4] .. seq .. ARGV[5]
-redis.call('RPUSH', hist, frame)
-redis.call('LTRIM', hist, -tonumber(ARGV[1]), -1)
+redis.call('DEL', hist)
+redis.call('PERSIST', meta)
+for i = 3, 6 do redis.call('PERSIST', KEYS[i]) end
 redis.call(ARGV[2], ARGV[3], frame)
 local nargs = #ARGV
 if nargs >= 3 and ARGV[nargs - 2] == 'archive' then

@@ -9,7 +9,7 @@
 -- ARGV[6] the new policy   ARGV[7] open status
 -- ARGV[8] the policy of a paper stored before there were policies ("open")
 local meta, hist = KEYS[1], KEYS[2]
-local m = redis.call('HMGET', meta, 'status', 'edit')
+local m = redis.call('HMGET', meta, 'status', 'edit', 'exp')
 if not m[1] then
   return redis.error_reply('PAPERCAST not_found no such paper')
 end
@@ -20,7 +20,9 @@ if (m[2] or ARGV[8]) ~= ARGV[6] then
   redis.call('HSET', meta, 'edit', ARGV[6])
   local seq = redis.call('HINCRBY', meta, 'seq', 1)
   local frame = ARGV[4] .. seq .. ARGV[5]
-  redis.call('RPUSH', hist, frame)
+  if redis.call('RPUSH', hist, frame) == 1 and m[3] then
+    redis.call('PEXPIREAT', hist, m[3]) -- a new list: the paper's idle expiry
+  end
   redis.call('LTRIM', hist, -tonumber(ARGV[1]), -1)
   redis.call(ARGV[2], ARGV[3], frame)
 end
