@@ -166,6 +166,8 @@ var badValues = map[string][]badValue{
 	"redis.tls":                     {{value: "maybe"}},
 	"redis.key_prefix":              {{value: "pc:{x}:"}},
 	"redis.timeout":                 {{value: "0s"}, {value: "-1s"}},
+	"redis.wait_replicas":           {{value: "-1"}, {value: "two"}},
+	"redis.wait_timeout":            {{value: "0s"}, {value: "-1s"}, {value: "5s", with: map[string]string{"redis.wait_replicas": "1"}}, {value: "soon"}},
 	"history.size":                  {{value: "0"}, {value: "many"}},
 	"presence.ttl":                  {{value: "0s"}},
 	"presence.heartbeat":            {{value: "0s"}, {value: "1m"}, {value: "5s", with: map[string]string{"presence.ttl": "5s"}}},

@@ -102,6 +102,15 @@ type Store interface {
 	// paper's epoch or history no longer reaches back to since+1;
 	// ErrInvalid when since is ahead of current.
 	History(ctx context.Context, id, epoch string, since uint64) ([]domain.Event, uint64, error)
+	// RenewEpoch gives the paper a fresh epoch and publishes
+	// protocol.EpochFrame, in one step, if its epoch is still ifEpoch;
+	// otherwise it changes nothing. It returns the paper's epoch after the
+	// call. A room calls it when the store's stream went back below seqs
+	// the room delivered (a failover lost acked writes): the seqs after the
+	// store's current one will be reused for other events, so history in
+	// the old epoch must never be served again (a resume with it gets a
+	// snapshot). ErrNotFound for an unknown paper.
+	RenewEpoch(ctx context.Context, id, ifEpoch string) (string, error)
 	// Ping checks the command path to the store.
 	Ping(ctx context.Context) error
 }

@@ -35,6 +35,8 @@ var (
 	banSrc string
 	//go:embed lua/unban.lua
 	unbanSrc string
+	//go:embed lua/renew.lua
+	renewSrc string
 )
 
 // scripts are per Store (a rueidis.Lua caches its SHA-1 state) and run with
@@ -44,7 +46,7 @@ var (
 type scripts struct {
 	apply, finalize, create, delete, snapshot, history       *rueidis.Lua
 	presenceSet, presenceRemove, presenceTouch, presenceList *rueidis.Lua
-	policy, ban, unban                                       *rueidis.Lua
+	policy, ban, unban, renew                                *rueidis.Lua
 }
 
 func newScripts() scripts {
@@ -62,5 +64,6 @@ func newScripts() scripts {
 		policy:         rueidis.NewLuaScript(policySrc),
 		ban:            rueidis.NewLuaScript(banSrc),
 		unban:          rueidis.NewLuaScript(unbanSrc),
+		renew:          rueidis.NewLuaScript(renewSrc),
 	}
 }
