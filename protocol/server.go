@@ -150,6 +150,18 @@ func EpochFrame(epoch string) []byte {
 	return append(b, '}')
 }
 
+// EpochOf reads the epoch of an EpochFrame.
+func EpochOf(frame []byte) (string, bool) {
+	var f struct {
+		Type  string `json:"type"`
+		Epoch string `json:"epoch"`
+	}
+	if json.Unmarshal(frame, &f) != nil || f.Type != domain.EventEpoch || f.Epoch == "" {
+		return "", false
+	}
+	return f.Epoch, true
+}
+
 // DeletedFrame is carried on the bus when a paper is deleted; sessions are
 // closed (4004) rather than sent this frame.
 func DeletedFrame() []byte { return []byte(`{"type":"deleted"}`) }
