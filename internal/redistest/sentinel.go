@@ -157,7 +157,7 @@ func countFields(reply, name string) int {
 func WaitForMaster(t testing.TB, sentinel *Server, want *Server, timeout time.Duration) {
 	t.Helper()
 	addr := "127.0.0.1\n" + strconv.Itoa(want.port)
-	waitFor(t, timeout, "sentinel to report "+want.Addr()+" as the master", func() bool {
+	waitForOr(t, timeout, "sentinel to report "+want.Addr()+" as the master", sentinel.log, func() bool {
 		got, err := sentinel.Do("SENTINEL", "get-master-addr-by-name", SentinelMasterSet)
 		if err != nil || strings.TrimSpace(got) != addr {
 			return false
@@ -169,10 +169,16 @@ func WaitForMaster(t testing.TB, sentinel *Server, want *Server, timeout time.Du
 
 func waitFor(t testing.TB, timeout time.Duration, what string, ok func() bool) {
 	t.Helper()
+	waitForOr(t, timeout, what, func() string { return "" }, ok)
+}
+
+// waitForOr is waitFor that shows log() when it gives up.
+func waitForOr(t testing.TB, timeout time.Duration, what string, log func() string, ok func() bool) {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !ok() {
 		if time.Now().After(deadline) {
-			t.Fatalf("redistest: waited %v for %s", timeout, what)
+			t.Fatalf("redistest: waited %v for %s\n%s", timeout, what, log())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
