@@ -7,8 +7,6 @@ import (
 	"fmt"
 
 	"github.com/redis/rueidis"
-
-	"github.com/papercast/papercast/domain"
 )
 
 // A write a client is told succeeded ("acked") must survive what
@@ -58,41 +56,63 @@ func ackedSources(sc scripts) map[*rueidis.Lua]luaSource {
 // on the replicas later): the caller cannot tell, as with any timeout.
 // ctx must already be bounded (opCtx).
 func (s *Store) acked(ctx context.Context, what, id string, script *rueidis.Lua, keys, args []string) (rueidis.RedisResult, error) {
+	var res rueidis.RedisResult
 	if s.opts.WaitReplicas == 0 {
-		res := script.Exec(ctx, s.cmd, keys, args)
-		if err := res.Error(); err != nil {
-			return res, mapErr(what, id, err)
-		}
-		return res, nil
-	}
-	src, ok := s.ackedSrc[script]
-	if !ok {
+		res = script.Exec(ctx, s.cmd, keys, args)
+	} else if src, ok := s.ackedSrc[script]; ok {
+		res = s.evalAcked(ctx, src, keys, args)
+	} else {
 		return rueidis.RedisResult{}, fmt.Errorf("%s %s: script not registered for acked writes", what, id)
+	}
+	if err := res.Error(); err != nil {
+		return res, mapErr(what, id, err)
+	}
+	return res, nil
+}
+
+// evalAcked runs the script src with EVALSHA (EVAL when Redis does not
+// have it cached) and, with Options.WaitReplicas > 0, WAIT after it on the
+// same connection. Fewer replicas than asked within the wait timeout give
+// a result whose error (not a Redis reply: mapErr makes it ErrUnavailable)
+// says so. Any write script may run through it, so a path with its own
+// script (a batched apply) is acked the same way.
+func (s *Store) evalAcked(ctx context.Context, src luaSource, keys, args []string) rueidis.RedisResult {
+	evalsha := func() rueidis.Completed {
+		return s.cmd.B().Evalsha().Sha1(src.sha).Numkeys(int64(len(keys))).Key(keys...).Arg(args...).Build()
+	}
+	eval := func() rueidis.Completed {
+		return s.cmd.B().Eval().Script(src.src).Numkeys(int64(len(keys))).Key(keys...).Arg(args...).Build()
+	}
+	noScript := func(r rueidis.RedisResult) bool {
+		rerr, ok := rueidis.IsRedisErr(r.Error())
+		return ok && rerr.IsNoScript()
+	}
+	if s.opts.WaitReplicas == 0 {
+		res := s.cmd.Do(ctx, evalsha())
+		if noScript(res) {
+			res = s.cmd.Do(ctx, eval())
+		}
+		return res
 	}
 	n := int64(s.opts.WaitReplicas)
 	wait := func() rueidis.Completed {
 		return s.cmd.B().Wait().Numreplicas(n).Timeout(s.opts.WaitTimeout.Milliseconds()).Build()
 	}
-	res := s.cmd.DoMulti(ctx,
-		s.cmd.B().Evalsha().Sha1(src.sha).Numkeys(int64(len(keys))).Key(keys...).Arg(args...).Build(),
-		wait())
-	if rerr, ok := rueidis.IsRedisErr(res[0].Error()); ok && rerr.IsNoScript() {
+	res := s.cmd.DoMulti(ctx, evalsha(), wait())
+	if noScript(res[0]) {
 		// The script cache is empty (a restart, a promoted replica): the
 		// script did not run, so sending its text is no second write.
-		res = s.cmd.DoMulti(ctx,
-			s.cmd.B().Eval().Script(src.src).Numkeys(int64(len(keys))).Key(keys...).Arg(args...).Build(),
-			wait())
+		res = s.cmd.DoMulti(ctx, eval(), wait())
 	}
-	if err := res[0].Error(); err != nil {
-		return res[0], mapErr(what, id, err)
+	if res[0].Error() != nil {
+		return res[0]
 	}
 	got, err := res[1].AsInt64()
 	if err != nil {
-		return res[0], fmt.Errorf("%s %s: %w: waiting for replicas (the write may still have landed): %w", what, id, domain.ErrUnavailable, err)
+		return rueidis.NewErrorResult(fmt.Errorf("waiting for %d replicas (the write may still have landed): %w", n, err))
 	}
 	if got < n {
-		return res[0], fmt.Errorf("%s %s: %w: %d of %d replicas acknowledged within %v (the write may still have landed)",
-			what, id, domain.ErrUnavailable, got, n, s.opts.WaitTimeout)
+		return rueidis.NewErrorResult(fmt.Errorf("%d of %d replicas acknowledged within %v (the write may still have landed)", got, n, s.opts.WaitTimeout))
 	}
-	return res[0], nil
+	return res[0]
 }
