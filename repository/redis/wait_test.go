@@ -3,6 +3,7 @@ package redis_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -102,5 +103,47 @@ func TestWaitReplicasIsRefusedWithoutReplicas(t *testing.T) {
 	_, err := s.Create(context.Background(), domain.Paper{ID: usecase.NewPaperID(), Status: domain.StatusOpen, CreatedAt: time.Now()})
 	if !errors.Is(err, domain.ErrUnavailable) || !strings.Contains(err.Error(), "0 of 1 replicas") {
 		t.Fatalf("Create with no replica: %v, want ErrUnavailable naming 0 of 1 replicas", err)
+	}
+}
+
+// BenchmarkApplyWaitReplicas measures what redis.wait_replicas costs an op:
+// apply.lua on a master with one replica (both local), acked at once
+// (wait 0) or after WAIT 1 on the same connection, one session at a time
+// and 32 sessions per GOMAXPROCS at once (WAIT holds a dedicated connection
+// per write in flight).
+func BenchmarkApplyWaitReplicas(b *testing.B) {
+	master := redistest.Start(b)
+	redistest.StartReplica(b, master)
+	ctx := context.Background()
+	for _, wait := range []int{0, 1} {
+		s := newStore(b, redis.Options{Addrs: []string{master.Addr()}, WaitReplicas: wait})
+		for _, callers := range []int{0, 32} {
+			name := fmt.Sprintf("wait%d/serial", wait)
+			if callers > 0 {
+				name = fmt.Sprintf("wait%d/parallel-x%d", wait, callers)
+			}
+			b.Run(name, func(b *testing.B) {
+				p := newPaper(b, s)
+				op := upsert("n1", "text", `"Happy birthday!"`)
+				body := protocol.OpBody(op, writer)
+				if callers == 0 {
+					for b.Loop() {
+						if _, err := s.Apply(ctx, p.ID, op, body, usecase.OpOrder{}, usecase.Editor{}); err != nil {
+							b.Fatal(err)
+						}
+					}
+					return
+				}
+				b.SetParallelism(callers)
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if _, err := s.Apply(ctx, p.ID, op, body, usecase.OpOrder{}, usecase.Editor{}); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+		}
 	}
 }
