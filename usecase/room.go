@@ -474,7 +474,9 @@ func (r *room) renewAndReset(epoch, why string) {
 		backoff = min(2*backoff, 2*time.Second)
 	}
 	r.mu.Lock()
-	r.resetLocked()
+	if r.renewing { // not reset meanwhile by the renewal's own epoch frame
+		r.resetLocked()
+	}
 	r.mu.Unlock()
 }
 
