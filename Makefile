@@ -23,7 +23,11 @@ test: ## everything CI runs except the browser test: vet, race tests, short fuzz
 
 fuzz: ## run each fuzz target briefly
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClient$$' -fuzztime $(FUZZTIME) ./protocol
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClientOracle$$' -fuzztime $(FUZZTIME) ./protocol
+	$(GO) test -run '^$$' -fuzz '^FuzzEncodeOracle$$' -fuzztime $(FUZZTIME) ./protocol
+	$(GO) test -run '^$$' -fuzz '^FuzzValid$$' -fuzztime $(FUZZTIME) ./protocol/jsonscan
 	$(GO) test -run '^$$' -fuzz '^FuzzValidateOp$$' -fuzztime $(FUZZTIME) ./paper
+	$(GO) test -run '^$$' -fuzz '^FuzzValidateOracle$$' -fuzztime $(FUZZTIME) ./paper
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCreate$$' -fuzztime $(FUZZTIME) ./delivery/rest
 	$(GO) test -run '^$$' -fuzz '^FuzzJSON$$' -fuzztime $(FUZZTIME) ./moderation
 	$(GO) test -run '^$$' -fuzz '^FuzzString$$' -fuzztime $(FUZZTIME) ./moderation

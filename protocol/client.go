@@ -10,8 +10,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/papercast/papercast/domain"
+	"github.com/papercast/papercast/protocol/jsonscan"
 )
 
 // Client frame types. An op frame's type is its op kind.
@@ -79,81 +81,277 @@ func invalid(ref, format string, args ...any) error {
 
 // DecodeClient decodes one client text frame strictly: UTF-8, exactly one
 // JSON object, case-sensitive keys and type names, values of the right types.
-// Unknown keys are ignored so clients may add their own.
+// Unknown keys are ignored so clients may add their own; of a repeated key
+// the last wins, as in encoding/json.
+//
+// It scans the frame in place (protocol/jsonscan) rather than through
+// encoding/json: a valid upsert costs four allocations (the fields map, one
+// block for its strings and one for its values). What it accepts,
+// what it returns and every error's text are those of the encoding/json
+// decoder it replaced, which oracle_test.go keeps and compares it with.
 func DecodeClient(data []byte) (ClientFrame, error) {
 	var f ClientFrame
-	top, err := DecodeObject(data, "frame")
-	if err != nil {
-		return f, &DecodeError{Err: err}
+	if i := jsonscan.SkipSpace(data, 0); !utf8.Valid(data) || i == len(data) || data[i] != '{' || !jsonscan.Valid(data) {
+		return f, &DecodeError{Err: malformed(data)}
 	}
-	if raw, ok := top["ref"]; ok {
-		if err := unquote(raw, &f.Ref); err != nil {
+	var u jsonscan.Unquoter
+	m := scanFrame(data, &u)
+	typ, typeOK := typeName(m.typ, &u)
+	a := m.arena(typ)
+	if m.ref != nil {
+		ref, ok := a.stringValue(m.ref)
+		if !ok {
 			return ClientFrame{}, invalid("", "ref must be a string")
 		}
-		if len(f.Ref) > MaxRefLen {
-			f.Ref = ""
-			return f, invalid("", "ref must be at most %d characters", MaxRefLen)
+		if len(ref) > MaxRefLen {
+			return ClientFrame{}, invalid("", "ref must be at most %d characters", MaxRefLen)
 		}
+		f.Ref = ref
 	}
-	raw, ok := top["type"]
-	if !ok {
+	if m.typ == nil {
 		return f, invalid(f.Ref, "missing type")
 	}
-	if err := unquote(raw, &f.Type); err != nil {
+	if !typeOK {
 		return f, invalid(f.Ref, "type must be a string")
 	}
+	f.Type = typ
 	switch f.Type {
 	case TypeUpsert, TypeDelete:
-		raw, ok := top["id"]
-		if !ok {
+		if m.id == nil {
 			return f, invalid(f.Ref, "missing id")
 		}
-		if err := unquote(raw, &f.ID); err != nil {
+		id, ok := a.stringValue(m.id)
+		if !ok {
 			return f, invalid(f.Ref, "id must be a string")
 		}
+		f.ID = id
 		if f.Type == TypeDelete {
 			return f, nil
 		}
-		raw, ok = top["fields"]
-		if !ok || len(raw) == 0 || raw[0] != '{' {
+		if m.fields == nil || m.fields[0] != '{' {
 			return f, invalid(f.Ref, "fields must be a non-empty object")
 		}
-		if err := json.Unmarshal(raw, &f.Fields); err != nil {
+		if m.nFields == 0 {
 			return f, invalid(f.Ref, "fields must be a non-empty object")
 		}
-		if len(f.Fields) == 0 {
-			return f, invalid(f.Ref, "fields must be a non-empty object")
+		f.Fields = make(map[string]json.RawMessage, m.nFields)
+		it := jsonscan.Object(m.fields)
+		dups := false
+		for k, v, ok := it.Next(); ok; k, v, ok = it.Next() {
+			// A repeated name takes the new value but keeps its first key
+			// string (a map keeps the key it has), so it is looked up
+			// without a copy and not added to the block.
+			if name := u.Unquote(k); f.Fields[string(name)] != nil {
+				f.Fields[string(name)] = a.compact(v)
+				dups = true
+				continue
+			}
+			f.Fields[a.unquote(k)] = a.compact(v)
 		}
-		for k, v := range f.Fields {
-			f.Fields[k] = compact(v)
+		if dups {
+			refit(&f)
 		}
 		return f, nil
 	case TypePresence:
-		raw, ok := top["state"]
-		if !ok || len(raw) == 0 || raw[0] != '{' {
+		if m.state == nil || m.state[0] != '{' {
 			return f, invalid(f.Ref, "state must be an object")
 		}
-		f.State = compact(raw)
+		f.State = a.compact(m.state)
 		return f, nil
 	case TypeClaim:
-		return f, requiredString(top, "ownerKey", f.Ref, &f.OwnerKey)
+		return f, requiredString(&a, m.ownerKey, "ownerKey", f.Ref, &f.OwnerKey)
 	case TypeBan:
-		return f, requiredString(top, "user", f.Ref, &f.User)
+		return f, requiredString(&a, m.user, "user", f.Ref, &f.User)
 	default:
 		return f, &DecodeError{Ref: f.Ref, Err: fmt.Errorf("%w: unknown type %q", domain.ErrUnsupported, f.Type)}
 	}
 }
 
-// requiredString reads member key, which must be a string.
-func requiredString(top map[string]json.RawMessage, key, ref string, dst *string) error {
-	raw, ok := top[key]
-	if !ok {
+// malformed is the error for a frame that is not one valid JSON object of
+// UTF-8: DecodeObject's, so its text is encoding/json's as it always was.
+// Only refused frames pay for it.
+func malformed(data []byte) error {
+	if _, err := DecodeObject(data, "frame"); err != nil {
+		return err
+	}
+	// jsonscan.Valid refused what encoding/json accepts: FuzzValid exists
+	// to keep this unreachable.
+	return fmt.Errorf("%w: malformed JSON", domain.ErrInvalid)
+}
+
+// frameMembers are the raw values of the members DecodeClient reads, each
+// its key's last occurrence; nil when absent.
+type frameMembers struct {
+	ref, typ, id, fields, state, ownerKey, user []byte
+	// The members of fields, when it is an object: how many (repeats
+	// counted) and the bytes of their raw names and of their raw values.
+	nFields, nameBytes, valueBytes int
+}
+
+func scanFrame(data []byte, u *jsonscan.Unquoter) frameMembers {
+	var m frameMembers
+	it := jsonscan.Object(data)
+	for k, v, ok := it.Next(); ok; k, v, ok = it.Next() {
+		switch string(u.Unquote(k)) {
+		case "ref":
+			m.ref = v
+		case "type":
+			m.typ = v
+		case "id":
+			m.id = v
+		case "fields":
+			m.fields = v
+		case "state":
+			m.state = v
+		case "ownerKey":
+			m.ownerKey = v
+		case "user":
+			m.user = v
+		}
+	}
+	if len(m.fields) != 0 && m.fields[0] == '{' {
+		fields := jsonscan.Object(m.fields)
+		for k, v, ok := fields.Next(); ok; k, v, ok = fields.Next() {
+			m.nFields++
+			m.nameBytes += len(k)
+			m.valueBytes += len(v)
+		}
+	}
+	return m
+}
+
+// arena makes the blocks a frame of type typ decodes into, each as large
+// as the raw bytes it will hold (decoding never lengthens a string, and
+// compacting never lengthens a value).
+func (m frameMembers) arena(typ string) arena {
+	strs, vals := len(m.ref), 0
+	switch typ {
+	case TypeUpsert:
+		strs += len(m.id) + m.nameBytes
+		vals = m.valueBytes
+	case TypeDelete:
+		strs += len(m.id)
+	case TypePresence:
+		vals = len(m.state)
+	case TypeClaim:
+		strs += len(m.ownerKey)
+	case TypeBan:
+		strs += len(m.user)
+	}
+	return arena{b: make([]byte, 0, strs), vals: make([]byte, 0, vals)}
+}
+
+// typeName decodes the type member as a string (null reads as "", as
+// encoding/json leaves a string alone for null). Known types come back as
+// the constants: no allocation for them.
+func typeName(raw []byte, u *jsonscan.Unquoter) (string, bool) {
+	switch {
+	case raw == nil || raw[0] == 'n':
+		return "", true
+	case raw[0] != '"':
+		return "", false
+	}
+	switch s := u.Unquote(raw); string(s) {
+	case TypeUpsert:
+		return TypeUpsert, true
+	case TypeDelete:
+		return TypeDelete, true
+	case TypePresence:
+		return TypePresence, true
+	case TypeClaim:
+		return TypeClaim, true
+	case TypeBan:
+		return TypeBan, true
+	default:
+		return string(s), true
+	}
+}
+
+// requiredString reads member key (raw, nil when absent), which must be a
+// string.
+func requiredString(a *arena, raw []byte, key, ref string, dst *string) error {
+	if raw == nil {
 		return invalid(ref, "missing %s", key)
 	}
-	if len(raw) == 0 || raw[0] != '"' || unquote(raw, dst) != nil {
+	if raw[0] != '"' {
 		return invalid(ref, "%s must be a string", key)
 	}
+	*dst = a.unquote(raw)
 	return nil
+}
+
+// arena holds the strings of one decoded frame in one block and its values
+// in another. The strings are views of bytes that are never written again
+// (appends go past them, or to a new block), which is how strings.Builder
+// hands out its buffer; the values are capped slices, so appending to one
+// copies it.
+//
+// The two are apart because they live apart: an element id and field names
+// stay as long as the element (a map keeps its key strings; the memory store
+// keys by them), so their block holds nothing else, while values are copied
+// when they are merged (paper.Merge) and their block goes with the frame.
+type arena struct{ b, vals []byte }
+
+// unquote returns the contents of the string token tok as a string.
+func (a *arena) unquote(tok []byte) string {
+	start := len(a.b)
+	if jsonscan.Plain(tok) {
+		a.b = append(a.b, tok[1:len(tok)-1]...)
+	} else {
+		a.b = jsonscan.AppendUnquote(a.b, tok)
+	}
+	if len(a.b) == start {
+		return ""
+	}
+	return unsafe.String(&a.b[start], len(a.b)-start)
+}
+
+// stringValue decodes a member as json.Unmarshal decodes into a string: a
+// string token, or null, which leaves it "". ok is false for other values.
+func (a *arena) stringValue(raw []byte) (s string, ok bool) {
+	switch raw[0] {
+	case 'n':
+		return "", true
+	case '"':
+		return a.unquote(raw), true
+	}
+	return "", false
+}
+
+// compact copies a value without insignificant whitespace, so stored values
+// are canonical and their size does not depend on a client's formatting.
+func (a *arena) compact(v []byte) json.RawMessage {
+	start := len(a.vals)
+	a.vals = jsonscan.AppendCompact(a.vals, v)
+	return a.vals[start:len(a.vals):len(a.vals)]
+}
+
+// refit copies the strings of f into a block of their size: with field
+// names repeated, the block was sized for every repeat, and the id and
+// names kept would hold all of it for as long as the element lives. Only a
+// frame that repeats a name pays for it.
+func refit(f *ClientFrame) {
+	n := len(f.Ref) + len(f.ID)
+	for k := range f.Fields {
+		n += len(k)
+	}
+	a := arena{b: make([]byte, 0, n)}
+	f.Ref, f.ID = a.str(f.Ref), a.str(f.ID)
+	fields := make(map[string]json.RawMessage, len(f.Fields))
+	for k, v := range f.Fields {
+		fields[a.str(k)] = v
+	}
+	f.Fields = fields
+}
+
+// str copies s into the block.
+func (a *arena) str(s string) string {
+	start := len(a.b)
+	a.b = append(a.b, s...)
+	if len(a.b) == start {
+		return ""
+	}
+	return unsafe.String(&a.b[start], len(a.b)-start)
 }
 
 // DecodeObject is the strict preamble of every JSON object the server reads
@@ -175,27 +373,4 @@ func DecodeObject(data []byte, what string) (map[string]json.RawMessage, error) 
 		return nil, fmt.Errorf("%w: malformed JSON: %v", domain.ErrInvalid, err)
 	}
 	return top, nil
-}
-
-// unquote decodes a JSON string value. Plain strings (no escapes) are cut
-// out directly; anything else goes through encoding/json.
-func unquote(raw json.RawMessage, dst *string) error {
-	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' && bytes.IndexByte(raw[1:n-1], '\\') < 0 && bytes.IndexByte(raw[1:n-1], '"') < 0 {
-		*dst = string(raw[1 : n-1])
-		return nil
-	}
-	return json.Unmarshal(raw, dst)
-}
-
-// compact drops insignificant whitespace so stored values are canonical and
-// their size does not depend on a client's formatting.
-func compact(v json.RawMessage) json.RawMessage {
-	if bytes.IndexAny(v, " \t\r\n") < 0 {
-		return v
-	}
-	var b bytes.Buffer
-	if err := json.Compact(&b, v); err != nil {
-		return v
-	}
-	return b.Bytes()
 }

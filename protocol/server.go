@@ -3,9 +3,10 @@ package protocol
 import (
 	"bytes"
 	"encoding/json"
-	"sort"
+	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/papercast/papercast/domain"
 )
@@ -17,9 +18,61 @@ const (
 	PresenceLeave  = "leave"
 )
 
+// appendString writes s as a JSON string exactly as json.Marshal does
+// (ported from encoding/json's appendString with escapeHTML): <, > and & as
+// \u003c.., U+2028 and U+2029 escaped, each byte of invalid UTF-8 as
+// \ufffd. Written out here so that encoding a frame allocates nothing;
+// TestAppendStringIsJSONMarshal and FuzzEncodeOracle hold it to json.Marshal.
 func appendString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s) // a string always marshals
-	return append(b, q...)
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // appendAuthor is the one encoder of who someone is:
@@ -52,19 +105,18 @@ func appendPresence(b []byte, p domain.Presence, leave bool) []byte {
 	return append(b, p.State...)
 }
 
-func sortedKeys(m map[string]json.RawMessage) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
+// appendFields writes `"k":v,"k2":v2` in name order (nothing for no fields):
+// the members of an op's `fields` and of an element after its id. The names
+// are sorted in an array on the stack: an element has at most
+// limits.max_fields of them (32 by default), so nothing is allocated.
+func appendFields(b []byte, fields map[string]json.RawMessage) []byte {
+	var buf [32]string
+	keys := buf[:0]
+	for k := range fields {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
-	return keys
-}
-
-// appendFields writes `"k":v,"k2":v2` in name order (nothing for no fields):
-// the members of an op's `fields` and of an element after its id.
-func appendFields(b []byte, fields map[string]json.RawMessage) []byte {
-	for i, k := range sortedKeys(fields) {
+	slices.Sort(keys)
+	for i, k := range keys {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -78,8 +130,25 @@ func appendFields(b []byte, fields map[string]json.RawMessage) []byte {
 // OpBody is the part of an op frame after its seq:
 // `"op":"upsert","id":"n1","fields":{...},"by":{...}}`. Stores put the seq in
 // front of it (OpFrame) when they apply the op, inside their atomic step.
+// It is AppendOpBody into a block of the right size: one allocation.
 func OpBody(op domain.Op, by domain.Author) []byte {
-	b := make([]byte, 0, 96+16*len(op.Fields))
+	return AppendOpBody(make([]byte, 0, opBodySize(op, by)), op, by)
+}
+
+// opBodySize is the length of an op's body when no string needs escaping.
+func opBodySize(op domain.Op, by domain.Author) int {
+	n := len(`"op":"","id":"","fields":{},"by":{"session":"","user":"","name":""}}`) +
+		len(op.Kind) + len(op.ID) + len(by.Session) + len(by.User) + len(by.Name)
+	if op.Kind == domain.OpUpsert {
+		for k, v := range op.Fields {
+			n += len(k) + len(v) + len(`"":,`)
+		}
+	}
+	return n
+}
+
+// AppendOpBody appends OpBody(op, by) to b.
+func AppendOpBody(b []byte, op domain.Op, by domain.Author) []byte {
 	b = append(b, `"op":`...)
 	b = appendString(b, op.Kind)
 	b = append(b, `,"id":`...)
@@ -99,7 +168,11 @@ const OpFramePrefix = `{"type":"op","seq":`
 
 // OpFrame joins a seq and an OpBody into the op frame.
 func OpFrame(seq uint64, body []byte) []byte {
-	b := make([]byte, 0, len(OpFramePrefix)+21+len(body))
+	return AppendOpFrame(make([]byte, 0, len(OpFramePrefix)+21+len(body)), seq, body)
+}
+
+// AppendOpFrame appends OpFrame(seq, body) to b.
+func AppendOpFrame(b []byte, seq uint64, body []byte) []byte {
 	b = append(b, OpFramePrefix...)
 	b = strconv.AppendUint(b, seq, 10)
 	b = append(b, ',')
@@ -107,15 +180,23 @@ func OpFrame(seq uint64, body []byte) []byte {
 }
 
 // FinalizedFrame is `{"type":"finalized","seq":N}`.
-func FinalizedFrame(seq uint64) []byte {
-	b := append([]byte(`{"type":"finalized","seq":`), strconv.AppendUint(nil, seq, 10)...)
+func FinalizedFrame(seq uint64) []byte { return AppendFinalizedFrame(make([]byte, 0, 48), seq) }
+
+// AppendFinalizedFrame appends FinalizedFrame(seq) to b.
+func AppendFinalizedFrame(b []byte, seq uint64) []byte {
+	b = append(b, `{"type":"finalized","seq":`...)
+	b = strconv.AppendUint(b, seq, 10)
 	return append(b, '}')
 }
 
 // PolicyFrame is `{"type":"policy","seq":N,"edit":"open"}`: the paper's edit
 // policy changed. Like finalized it takes the paper's next seq.
 func PolicyFrame(seq uint64, edit string) []byte {
-	b := make([]byte, 0, 48)
+	return AppendPolicyFrame(make([]byte, 0, 48+len(edit)), seq, edit)
+}
+
+// AppendPolicyFrame appends PolicyFrame(seq, edit) to b.
+func AppendPolicyFrame(b []byte, seq uint64, edit string) []byte {
 	b = append(b, `{"type":"policy","seq":`...)
 	b = strconv.AppendUint(b, seq, 10)
 	b = append(b, `,"edit":`...)
@@ -168,7 +249,11 @@ func DeletedFrame() []byte { return []byte(`{"type":"deleted"}`) }
 
 // PresenceFrame is a presence event. A leave carries no state.
 func PresenceFrame(event string, p domain.Presence) []byte {
-	b := make([]byte, 0, 96+len(p.State))
+	return AppendPresenceFrame(make([]byte, 0, 96+len(event)+len(p.Session)+len(p.User)+len(p.Name)+len(p.State)), event, p)
+}
+
+// AppendPresenceFrame appends PresenceFrame(event, p) to b.
+func AppendPresenceFrame(b []byte, event string, p domain.Presence) []byte {
 	b = append(b, `{"type":"presence","event":`...)
 	b = appendString(b, event)
 	b = append(b, ',')
@@ -180,7 +265,11 @@ func PresenceFrame(event string, p domain.Presence) []byte {
 // seq. Seq 0 (never an op's) leaves seq out: the ack of a frame that takes
 // no seq (claim, ban), `{"type":"ack","ref":"c1"}`.
 func AckFrame(ref string, seq uint64) []byte {
-	b := make([]byte, 0, 48+len(ref))
+	return AppendAckFrame(make([]byte, 0, 48+len(ref)), ref, seq)
+}
+
+// AppendAckFrame appends AckFrame(ref, seq) to b.
+func AppendAckFrame(b []byte, ref string, seq uint64) []byte {
 	b = append(b, `{"type":"ack"`...)
 	if ref != "" {
 		b = append(b, `,"ref":`...)
@@ -195,7 +284,11 @@ func AckFrame(ref string, seq uint64) []byte {
 
 // ErrorFrame is `{"type":"error","ref":"a1","code":"..","message":".."}`.
 func ErrorFrame(ref, code, message string) []byte {
-	b := make([]byte, 0, 64+len(ref)+len(message))
+	return AppendErrorFrame(make([]byte, 0, 64+len(ref)+len(code)+len(message)), ref, code, message)
+}
+
+// AppendErrorFrame appends ErrorFrame(ref, code, message) to b.
+func AppendErrorFrame(b []byte, ref, code, message string) []byte {
 	b = append(b, `{"type":"error"`...)
 	if ref != "" {
 		b = append(b, `,"ref":`...)

@@ -418,8 +418,12 @@ func TestGarbageFloodEndsLikeAnyFlood(t *testing.T) {
 	p := s.create()
 	c := s.join(p.ID, nil)
 	c.Next(ofType("snapshot"))
+	// The server may close before all ten are written: a failed write is
+	// the flood having ended, not a test failure.
 	for i := 0; i < 10; i++ {
-		c.Send("not json")
+		if c.SendErr("not json") != nil {
+			break
+		}
 	}
 	if code := c.WaitClosed(); code != protocol.DisconnectPolicy.Code {
 		t.Fatalf("close %d, want 1008", code)
