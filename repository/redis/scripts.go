@@ -37,6 +37,8 @@ var (
 	unbanSrc string
 	//go:embed lua/touch.lua
 	touchSrc string
+	//go:embed lua/renew.lua
+	renewSrc string
 )
 
 // apply.lua is not among them: its constants are compiled in per Store
@@ -49,7 +51,7 @@ var (
 type scripts struct {
 	finalize, create, delete, snapshot, history              *rueidis.Lua
 	presenceSet, presenceRemove, presenceTouch, presenceList *rueidis.Lua
-	policy, ban, unban, touch                                *rueidis.Lua
+	policy, ban, unban, touch, renew                         *rueidis.Lua
 }
 
 func newScripts() scripts {
@@ -67,5 +69,6 @@ func newScripts() scripts {
 		ban:            rueidis.NewLuaScript(banSrc),
 		unban:          rueidis.NewLuaScript(unbanSrc),
 		touch:          rueidis.NewLuaScript(touchSrc),
+		renew:          rueidis.NewLuaScript(renewSrc),
 	}
 }
