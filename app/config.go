@@ -102,6 +102,10 @@ type RedisConfig struct {
 	TLS       bool          `mapstructure:"tls"`
 	KeyPrefix string        `mapstructure:"key_prefix"`
 	Timeout   time.Duration `mapstructure:"timeout"`
+	// WaitReplicas > 0: writes are acked only once that many replicas
+	// have them (WAIT); WaitTimeout bounds that wait.
+	WaitReplicas int           `mapstructure:"wait_replicas"`
+	WaitTimeout  time.Duration `mapstructure:"wait_timeout"`
 }
 
 // HistoryConfig bounds each paper's op history (what resume can replay).
@@ -241,6 +245,7 @@ func Defaults() Config {
 		Store: "memory",
 		Redis: RedisConfig{
 			Addrs: []string{"127.0.0.1:6379"}, Mode: rd.Mode, KeyPrefix: rd.KeyPrefix, Timeout: rd.CommandTimeout,
+			WaitReplicas: rd.WaitReplicas, WaitTimeout: rd.WaitTimeout,
 		},
 		History:   HistoryConfig{Size: usecase.DefaultHistorySize},
 		Retention: RetentionConfig{OpenIdle: usecase.DefaultOpenIdle},
@@ -303,6 +308,7 @@ func (c Config) redisOptions() redisstore.Options {
 		KeyPrefix: c.Redis.KeyPrefix, HistorySize: c.History.Size, PresenceTTL: c.Presence.TTL,
 		OpenIdle: c.Retention.OpenIdle,
 		Limits:   c.PaperLimits(), DialTimeout: c.Redis.Timeout, CommandTimeout: c.Redis.Timeout,
+		WaitReplicas: c.Redis.WaitReplicas, WaitTimeout: c.Redis.WaitTimeout,
 	}
 }
 
@@ -497,6 +503,15 @@ func (c Config) Validate() error {
 		v.bad("redis.key_prefix", "%v", err)
 	}
 	positive(&v, "redis.timeout", c.Redis.Timeout)
+	if c.Redis.WaitReplicas < 0 {
+		v.bad("redis.wait_replicas", "must not be negative, got %d", c.Redis.WaitReplicas)
+	}
+	switch {
+	case c.Redis.WaitTimeout < time.Millisecond:
+		v.bad("redis.wait_timeout", "must be at least 1ms (WAIT counts whole milliseconds), got %v", c.Redis.WaitTimeout)
+	case c.Redis.WaitReplicas > 0 && c.Redis.WaitTimeout >= c.Redis.Timeout:
+		v.bad("redis.wait_timeout", "must be under redis.timeout (%v), which bounds a write and its wait together, got %v", c.Redis.Timeout, c.Redis.WaitTimeout)
+	}
 
 	atLeast(&v, "history.size", c.History.Size, 1)
 	atLeast(&v, "retention.open_idle", c.Retention.OpenIdle, time.Hour)

@@ -168,6 +168,8 @@ var badValues = map[string][]badValue{
 	"redis.tls":                     {{value: "maybe"}},
 	"redis.key_prefix":              {{value: "pc:{x}:"}},
 	"redis.timeout":                 {{value: "0s"}, {value: "-1s"}},
+	"redis.wait_replicas":           {{value: "-1"}, {value: "two"}},
+	"redis.wait_timeout":            {{value: "0s"}, {value: "-1s"}, {value: "5s", with: map[string]string{"redis.wait_replicas": "1"}}, {value: "soon"}},
 	"history.size":                  {{value: "0"}, {value: "many"}},
 	"retention.open_idle":           {{value: "59m"}, {value: "0s"}, {value: "forever"}},
 	"presence.ttl":                  {{value: "0s"}},

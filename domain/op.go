@@ -44,6 +44,11 @@ const (
 	// EventBan removes a user from the paper; it takes no seq and never
 	// reaches a client: rooms close the user's sessions.
 	EventBan = "ban"
+	// EventEpoch says the paper's epoch was renewed because the store lost
+	// seqs clients had seen (Store.RenewEpoch); it takes no seq and never
+	// reaches a client: rooms close their sessions to resume, and a resume
+	// with the old epoch gets a snapshot.
+	EventEpoch = "epoch"
 )
 
 // Event is one message on a paper's bus. Frame is the exact wire frame sent

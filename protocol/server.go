@@ -224,6 +224,25 @@ func BannedUser(frame []byte) (string, bool) {
 	return f.User, true
 }
 
+// EpochFrame is carried on the bus when a paper's epoch is renewed
+// (usecase.Store.RenewEpoch); it never reaches a client.
+func EpochFrame(epoch string) []byte {
+	b := append([]byte(`{"type":"epoch","epoch":`), appendString(nil, epoch)...)
+	return append(b, '}')
+}
+
+// EpochOf reads the epoch of an EpochFrame.
+func EpochOf(frame []byte) (string, bool) {
+	var f struct {
+		Type  string `json:"type"`
+		Epoch string `json:"epoch"`
+	}
+	if json.Unmarshal(frame, &f) != nil || f.Type != domain.EventEpoch || f.Epoch == "" {
+		return "", false
+	}
+	return f.Epoch, true
+}
+
 // DeletedFrame is carried on the bus when a paper is deleted; sessions are
 // closed (4004) rather than sent this frame.
 func DeletedFrame() []byte { return []byte(`{"type":"deleted"}`) }
@@ -450,6 +469,8 @@ func EventHeader(frame []byte) (kind string, seq uint64, ok bool) {
 		kind = domain.EventPolicy
 	case domain.EventBan:
 		kind = domain.EventBan
+	case domain.EventEpoch:
+		kind = domain.EventEpoch
 	default:
 		kind = string(k)
 	}

@@ -108,6 +108,15 @@ type Store interface {
 	// most 1.5 windows). A join calls it; Apply refreshes the clock itself,
 	// and a final paper has none. ErrNotFound for an unknown paper.
 	Touch(ctx context.Context, id string) error
+	// RenewEpoch gives the paper a fresh epoch and publishes
+	// protocol.EpochFrame, in one step, if its epoch is still ifEpoch;
+	// otherwise it changes nothing. It returns the paper's epoch after the
+	// call. A room calls it when the store's stream went back below seqs
+	// the room delivered (a failover lost acked writes): the seqs after the
+	// store's current one will be reused for other events, so history in
+	// the old epoch must never be served again (a resume with it gets a
+	// snapshot). ErrNotFound for an unknown paper.
+	RenewEpoch(ctx context.Context, id, ifEpoch string) (string, error)
 	// Ping checks the command path to the store.
 	Ping(ctx context.Context) error
 }

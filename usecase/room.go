@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -15,6 +16,11 @@ import (
 
 // maxBacklog bounds the events a room holds while it catches up from history.
 const maxBacklog = 1 << 14
+
+// deliveredMemory is how many of its last delivered events a room
+// remembers (seq and a hash of the frame, 16 bytes each) to notice a store
+// that went back and reuses a seq for another event (see room.lost).
+const deliveredMemory = 256
 
 // room is one paper's local sessions on this replica. It is the paper's bus
 // handler: every event arrives here once and is written to each session's
@@ -38,11 +44,16 @@ type room struct {
 	quit chan struct{} // closed when the room is released: stops recovery
 	wg   sync.WaitGroup
 
-	mu         sync.Mutex
-	members    []*Member
-	epoch      string
-	lastSeq    uint64 // highest seq passed on
+	mu      sync.Mutex
+	members []*Member
+	epoch   string
+	lastSeq uint64 // highest seq passed on
+	// delivered remembers the last events passed on, by seq: a different
+	// frame with one of these seqs means the store lost them (a failover).
+	delivered  [deliveredMemory]deliveredEvent
+	seed       maphash.Seed
 	recovering bool
+	renewing   bool // the epoch is being renewed: events are dropped
 	backlog    [][]byte
 	// lostUnanchored: a resubscription came while epoch was unknown (before
 	// the room's first activation, or after a reset).
@@ -56,13 +67,15 @@ type room struct {
 	flushQueued bool
 }
 
+type deliveredEvent struct{ seq, hash uint64 }
+
 type pendingPresence struct {
 	frame []byte
 	join  bool // a join nobody has seen yet
 }
 
 func newRoom(h *Hub, id string) *room {
-	return &room{hub: h, id: id, ready: make(chan struct{}), done: make(chan struct{}), quit: make(chan struct{})}
+	return &room{hub: h, id: id, ready: make(chan struct{}), done: make(chan struct{}), quit: make(chan struct{}), seed: maphash.MakeSeed()}
 }
 
 // Event implements BusHandler.
@@ -81,8 +94,25 @@ func (r *room) Event(frame []byte) {
 		r.closeBanned(frame)
 		return
 	}
+	if kind == domain.EventEpoch {
+		// Another room found the store lost seqs and renewed the epoch.
+		if epoch, ok := protocol.EpochOf(frame); ok && r.epoch != "" && epoch != r.epoch {
+			r.hub.log.Warn("paper's epoch renewed after a loss: sessions will resume", "paper", r.id)
+			r.resetLocked()
+		}
+		return
+	}
+	if r.renewing {
+		return // every session will resume from the store
+	}
 	if r.recovering {
 		r.hold(frame)
+		return
+	}
+	if seq > 0 && r.epoch != "" && seq <= r.lastSeq && r.differs(seq, frame) {
+		// The store reuses a seq this room passed on for another event: it
+		// went back (a failover lost writes).
+		r.lost("a different event with a seq already passed on")
 		return
 	}
 	if seq > 0 && r.epoch != "" && seq > r.lastSeq+1 {
@@ -208,6 +238,7 @@ func (r *room) flushPresence(interval time.Duration) {
 func (r *room) deliverNow(kind string, seq uint64, frame []byte) {
 	if seq > r.lastSeq {
 		r.lastSeq = seq
+		r.delivered[seq%deliveredMemory] = deliveredEvent{seq: seq, hash: maphash.Bytes(r.seed, frame)}
 	}
 	if kind == domain.EventDeleted {
 		for _, m := range r.members {
@@ -333,6 +364,10 @@ func (r *room) startRecovery(why string) {
 }
 
 // recover fetches the events the bus lost and then the held ones, in order.
+// It first checks that the store's stream still holds what the room passed
+// on: the store's seq below the room's last one, or another frame at that
+// seq, means the store lost events (a Redis failover before replication):
+// see lost.
 func (r *room) recover() {
 	defer r.wg.Done()
 	defer r.recoverPanic()
@@ -340,11 +375,23 @@ func (r *room) recover() {
 	for {
 		r.mu.Lock()
 		since, epoch := r.lastSeq, r.epoch
+		last, known := r.deliveredAt(since)
 		r.mu.Unlock()
+		if known {
+			since-- // fetch the last event passed on too, to compare it
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), r.hub.opts.StoreTimeout)
 		frames, _, err := r.hub.store.History(ctx, r.id, epoch, since)
 		cancel()
+		if err == nil && known && (len(frames) == 0 || maphash.Bytes(r.seed, frames[0].Frame) != last) {
+			r.renewAndReset(epoch, "the store holds another event at the last seq passed on")
+			return
+		}
 		switch {
+		case errors.Is(err, domain.ErrInvalid):
+			// The store's seq is below what this room passed on.
+			r.renewAndReset(epoch, "the store's seq went back below the last one passed on")
+			return
 		case err == nil:
 			if r.finishRecovery(frames) {
 				r.reannounce()
@@ -352,7 +399,7 @@ func (r *room) recover() {
 				return
 			}
 			continue // another gap in what was held: go again
-		case errors.Is(err, ErrHistoryGone), errors.Is(err, domain.ErrNotFound), errors.Is(err, domain.ErrInvalid):
+		case errors.Is(err, ErrHistoryGone), errors.Is(err, domain.ErrNotFound):
 			r.mu.Lock()
 			r.resetLocked()
 			r.mu.Unlock()
@@ -366,6 +413,71 @@ func (r *room) recover() {
 		}
 		backoff = min(2*backoff, 2*time.Second)
 	}
+}
+
+// deliveredAt returns the hash of the frame passed on with seq, if the room
+// remembers it. r.mu is held.
+func (r *room) deliveredAt(seq uint64) (uint64, bool) {
+	d := r.delivered[seq%deliveredMemory]
+	return d.hash, seq > 0 && d.seq == seq
+}
+
+// differs reports whether the room passed on another frame with seq. r.mu
+// is held.
+func (r *room) differs(seq uint64, frame []byte) bool {
+	h, known := r.deliveredAt(seq)
+	return known && h != maphash.Bytes(r.seed, frame)
+}
+
+// lost handles a store that went back below seqs this room passed on: with
+// redis.wait_replicas 0 a Redis failover can lose the last acked writes, and
+// the new master then gives their seqs to other events. Nobody may be served
+// a stream that silently skips or replaces what they saw: the paper's epoch
+// is renewed (RenewEpoch publishes an epoch frame that resets the other
+// replicas' rooms), then this room's sessions are closed to resume; their
+// old epoch gets them a snapshot. Events are held (and never passed on)
+// meanwhile. r.mu is held.
+func (r *room) lost(why string) {
+	epoch := r.epoch
+	r.recovering, r.renewing = true, true
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer r.recoverPanic()
+		r.renewAndReset(epoch, why)
+	}()
+}
+
+// renewAndReset renews the paper's epoch if it is still epoch, retrying
+// while the store is unreachable, and then resets the room.
+func (r *room) renewAndReset(epoch, why string) {
+	r.mu.Lock()
+	r.renewing = true
+	r.backlog = nil
+	r.mu.Unlock()
+	r.hub.log.Warn("the store lost events sessions saw: renewing the paper's epoch", "paper", r.id, "reason", why)
+	r.hub.metrics.Resynced(r.id)
+	backoff := 50 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), r.hub.opts.StoreTimeout)
+		_, err := r.hub.store.RenewEpoch(ctx, r.id, epoch)
+		cancel()
+		if err == nil || errors.Is(err, domain.ErrNotFound) {
+			break
+		}
+		r.hub.log.Warn("renewing the epoch failed, retrying", "paper", r.id, "err", err)
+		select {
+		case <-r.quit:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+	r.mu.Lock()
+	if r.renewing { // not reset meanwhile by the renewal's own epoch frame
+		r.resetLocked()
+	}
+	r.mu.Unlock()
 }
 
 // finishRecovery passes on the fetched frames and then the held ones. It
@@ -463,10 +575,11 @@ func (r *room) resetLocked() {
 	for _, m := range r.members {
 		m.sink.Close(domain.CloseResync)
 	}
-	r.recovering = false
+	r.recovering, r.renewing = false, false
 	r.backlog = nil
 	r.epoch = ""
 	r.lastSeq = 0
+	r.delivered = [deliveredMemory]deliveredEvent{}
 	r.lostUnanchored = false // every session was told to resume
 }
 

@@ -173,3 +173,25 @@ func TestStartSentinelMonitorsTheMaster(t *testing.T) {
 		t.Fatalf("sentinel reports %q, want %s", got, m.Addr())
 	}
 }
+
+func TestSentinelsPromoteTheReplicaWhenTheMasterDies(t *testing.T) {
+	master := Start(t)
+	replica := StartReplica(t, master)
+	sentinels := StartSentinels(t, 3, FastSentinel, master, replica)
+	mustDo(t, master, "SET", "k", "v")
+	waitFor(t, 5*time.Second, "the replica to have k", func() bool {
+		got, err := replica.Do("GET", "k")
+		return err == nil && got == "v"
+	})
+	thaw := CutReplication(t, master, replica)
+	mustDo(t, master, "SET", "lost", "v")
+	master.Kill()
+	thaw()
+	WaitForMaster(t, sentinels[0], replica, 30*time.Second)
+	if got := mustDo(t, replica, "GET", "k"); got != "v" {
+		t.Fatalf("promoted replica: GET k = %q, want v", got)
+	}
+	if got, err := replica.Do("EXISTS", "lost"); err != nil || got != "0" {
+		t.Fatalf("promoted replica: EXISTS lost = %q, %v; want 0 (written after the cut)", got, err)
+	}
+}

@@ -322,6 +322,21 @@ func (s *Store) SetEdit(_ context.Context, id, edit string) (domain.Paper, error
 	return copyPaper(p.meta), nil
 }
 
+// RenewEpoch gives the paper a fresh epoch if it is still ifEpoch.
+func (s *Store) RenewEpoch(_ context.Context, id, ifEpoch string) (string, error) {
+	p, err := s.lookup(id)
+	if err != nil {
+		return "", err
+	}
+	defer p.mu.Unlock()
+	if p.meta.Epoch != ifEpoch {
+		return p.meta.Epoch, nil
+	}
+	p.meta.Epoch = usecase.NewEpoch()
+	s.publish(id, protocol.EpochFrame(p.meta.Epoch))
+	return p.meta.Epoch, nil
+}
+
 // Ban adds user to the paper's bans and publishes protocol.BanFrame.
 func (s *Store) Ban(_ context.Context, id, user string) error {
 	p, err := s.lookup(id)

@@ -47,14 +47,11 @@ func newApplyScript(o Options, pubCmd string) applyScript {
 }
 
 // evalApply runs apply.lua once, as one command: EVALSHA, and EVAL when
-// Redis's script cache lost it (a restart). Every apply goes through here.
+// Redis's script cache lost it (a restart), with WAIT after it when
+// Options.WaitReplicas asks (evalAcked). Every apply goes through here.
 // The script is never retried: a call that timed out may have landed.
 func (s *Store) evalApply(ctx context.Context, keys, args []string) rueidis.RedisResult {
-	res := s.cmd.Do(ctx, s.cmd.B().Evalsha().Sha1(s.applyLua.sha).Numkeys(int64(len(keys))).Key(keys...).Arg(args...).Build())
-	if rerr, ok := rueidis.IsRedisErr(res.Error()); ok && rerr.IsNoScript() {
-		res = s.cmd.Do(ctx, s.cmd.B().Eval().Script(s.applyLua.src).Numkeys(int64(len(keys))).Key(keys...).Arg(args...).Build())
-	}
-	return res
+	return s.evalAcked(ctx, luaSource{src: s.applyLua.src, sha: s.applyLua.sha}, keys, args)
 }
 
 // luaOpKinds names each op kind for apply.lua, which refuses any other.

@@ -35,6 +35,7 @@ func newObservedClient(c rueidis.Client, obs Observer, apply applyScript) rueidi
 		"touch": touchSrc, "finalize": finalizeSrc, "create": createSrc, "delete": deleteSrc,
 		"snapshot": snapshotSrc, "history": historySrc, "presence_set": presenceSetSrc,
 		"presence_remove": presenceRemoveSrc, "presence_touch": presenceTouchSrc, "presence_list": presenceListSrc,
+		"renew": renewSrc,
 	} {
 		sum := sha1.Sum([]byte(src))
 		names[hex.EncodeToString(sum[:])] = name

@@ -37,8 +37,15 @@ func DefaultOptions() Options {
 		Limits:         paper.DefaultLimits(),
 		DialTimeout:    5 * time.Second,
 		CommandTimeout: 5 * time.Second,
+		WaitTimeout:    500 * time.Millisecond,
 	}
 }
+
+// maxWaitConns caps the dedicated connections that acknowledged writes
+// hold while WAIT blocks on them (WaitReplicas > 0): one per write in
+// flight, so past this many writes wait for a connection (within their
+// CommandTimeout) instead of opening thousands of sockets.
+const maxWaitConns = 256
 
 // Options configure the Redis store, presence store and bus. Zero values
 // take DefaultOptions.
@@ -83,6 +90,15 @@ type Options struct {
 	// Redis is noticed (and the bus reports not ready) within about this
 	// long (default 5s).
 	CommandTimeout time.Duration
+	// WaitReplicas, when above 0, makes every write that takes a seq (an
+	// op, a finalize, a policy change, a ban, a delete, an epoch renewal)
+	// wait with WAIT until that many replicas of the master have it before
+	// it is acknowledged; fewer within WaitTimeout gives ErrUnavailable
+	// (the write may still have landed on the master). 0: writes are acked
+	// as soon as the master has them, and a failover can lose the last ones.
+	WaitReplicas int
+	// WaitTimeout bounds each WAIT (default 500ms).
+	WaitTimeout time.Duration
 	// Observer, when set, receives command timings and resubscriptions.
 	Observer Observer
 }
@@ -113,6 +129,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.CommandTimeout == 0 {
 		o.CommandTimeout = d.CommandTimeout
+	}
+	if o.WaitTimeout == 0 {
+		o.WaitTimeout = d.WaitTimeout
 	}
 
 	var errs []error
@@ -145,6 +164,15 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.DialTimeout < 0 || o.CommandTimeout < 0 {
 		errs = append(errs, errors.New("timeouts must be positive"))
+	}
+	if o.WaitReplicas < 0 {
+		errs = append(errs, fmt.Errorf("wait replicas %d is negative", o.WaitReplicas))
+	}
+	if o.WaitTimeout < time.Millisecond {
+		errs = append(errs, fmt.Errorf("wait timeout %v is under a millisecond (WAIT counts whole milliseconds)", o.WaitTimeout))
+	}
+	if o.WaitReplicas > 0 && o.WaitTimeout >= o.CommandTimeout {
+		errs = append(errs, fmt.Errorf("wait timeout %v must be under the command timeout %v, which bounds the write and its WAIT together", o.WaitTimeout, o.CommandTimeout))
 	}
 	if err := o.Limits.Validate(); err != nil {
 		errs = append(errs, err)
@@ -181,6 +209,8 @@ func (o Options) LogValue() slog.Value {
 		slog.String("key_prefix", o.KeyPrefix),
 		slog.Int("history_size", o.HistorySize),
 		slog.Duration("presence_ttl", o.PresenceTTL),
+		slog.Int("wait_replicas", o.WaitReplicas),
+		slog.Duration("wait_timeout", o.WaitTimeout),
 	)
 }
 
@@ -203,6 +233,9 @@ func (o Options) clientOption() rueidis.ClientOption {
 		// is then noticed and replaced at once, instead of failing the
 		// first write after Redis is back.
 		AlwaysPipelining: true,
+	}
+	if o.WaitReplicas > 0 {
+		co.BlockingPoolSize = maxWaitConns
 	}
 	if o.TLS {
 		co.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}

@@ -37,6 +37,8 @@ var (
 	unbanSrc string
 	//go:embed lua/touch.lua
 	touchSrc string
+	//go:embed lua/renew.lua
+	renewSrc string
 	//go:embed lua/archive_claim.lua
 	archiveClaimSrc string
 	//go:embed lua/archive_done.lua
@@ -53,7 +55,7 @@ var (
 type scripts struct {
 	finalize, create, delete, snapshot, history              *rueidis.Lua
 	presenceSet, presenceRemove, presenceTouch, presenceList *rueidis.Lua
-	policy, ban, unban, touch                                *rueidis.Lua
+	policy, ban, unban, touch, renew                         *rueidis.Lua
 	archiveClaim, archiveDone                                *rueidis.Lua
 }
 
@@ -72,6 +74,7 @@ func newScripts() scripts {
 		ban:            rueidis.NewLuaScript(banSrc),
 		unban:          rueidis.NewLuaScript(unbanSrc),
 		touch:          rueidis.NewLuaScript(touchSrc),
+		renew:          rueidis.NewLuaScript(renewSrc),
 		archiveClaim:   rueidis.NewLuaScript(archiveClaimSrc),
 		archiveDone:    rueidis.NewLuaScript(archiveDoneSrc),
 	}

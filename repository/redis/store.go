@@ -84,6 +84,7 @@ type Store struct {
 	pubCmd   string
 	scripts  scripts
 	applyLua applyScript
+	ackedSrc map[*rueidis.Lua]luaSource // see acked
 
 	// Script arguments that never change, formatted once.
 	histSize, ttlMS, window string
@@ -165,6 +166,7 @@ func New(ctx context.Context, o Options, log *slog.Logger) (*Store, error) {
 		subs:      make(map[string]*subscription),
 		queues:    make(map[string]*applyQueue),
 	}
+	s.ackedSrc = ackedSources(s.scripts)
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -334,8 +336,8 @@ func (s *Store) Create(ctx context.Context, p domain.Paper) (domain.Paper, error
 	k := s.keys(p.ID)
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	if err := s.scripts.create.Exec(ctx, s.cmd, []string{k.meta, k.fields, k.elems, k.hist, k.authors, k.bans}, append([]string{s.window}, args...)).Error(); err != nil {
-		return domain.Paper{}, mapErr("create", p.ID, err)
+	if _, err := s.acked(ctx, "create", p.ID, s.scripts.create, []string{k.meta, k.fields, k.elems, k.hist, k.authors, k.bans}, append([]string{s.window}, args...)); err != nil {
+		return domain.Paper{}, err
 	}
 	p.OwnerKeyHash = append([]byte(nil), p.OwnerKeyHash...)
 	return p, nil
@@ -498,7 +500,11 @@ func (s *Store) Finalize(ctx context.Context, id string, at time.Time) (domain.P
 		s.histSize, s.pubCmd, k.channel, s.finPrefix, s.finSuffix,
 		strconv.FormatInt(at.Unix(), 10), domain.StatusOpen, domain.StatusFinal,
 	})
-	m, err := s.scripts.finalize.Exec(ctx, s.cmd, fkeys, fargs).AsStrMap()
+	res, err := s.acked(ctx, "finalize", id, s.scripts.finalize, fkeys, fargs)
+	if err != nil {
+		return domain.Paper{}, err
+	}
+	m, err := res.AsStrMap()
 	if err != nil {
 		return domain.Paper{}, mapErr("finalize", id, err)
 	}
@@ -533,9 +539,13 @@ func (s *Store) SetEdit(ctx context.Context, id, edit string) (domain.Paper, err
 	k := s.keys(id)
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	m, err := s.scripts.policy.Exec(ctx, s.cmd, []string{k.meta, k.hist}, []string{
+	res, err := s.acked(ctx, "set edit", id, s.scripts.policy, []string{k.meta, k.hist}, []string{
 		s.histSize, s.pubCmd, k.channel, prefix, suffix, edit, domain.StatusOpen, domain.EditOpen,
-	}).AsStrMap()
+	})
+	if err != nil {
+		return domain.Paper{}, err
+	}
+	m, err := res.AsStrMap()
 	if err != nil {
 		return domain.Paper{}, mapErr("set edit", id, err)
 	}
@@ -571,10 +581,8 @@ func (s *Store) runBans(ctx context.Context, what, id string, script *rueidis.Lu
 	k := s.keys(id)
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	if err := script.Exec(ctx, s.cmd, []string{k.meta, k.bans}, args(k)).Error(); err != nil {
-		return mapErr(what, id, err)
-	}
-	return nil
+	_, err := s.acked(ctx, what, id, script, []string{k.meta, k.bans}, args(k))
+	return err
 }
 
 // Banned reports whether user is banned from the paper.
@@ -613,13 +621,35 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	k := s.keys(id)
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	err := s.scripts.delete.Exec(ctx, s.cmd,
+	_, err := s.acked(ctx, "delete", id, s.scripts.delete,
 		[]string{k.meta, k.fields, k.elems, k.hist, k.authors, k.bans, k.pres, k.presLeave, k.presExp},
-		[]string{s.pubCmd, k.channel, string(protocol.DeletedFrame())}).Error()
+		[]string{s.pubCmd, k.channel, string(protocol.DeletedFrame())})
 	if err != nil {
-		return mapErr("delete", id, err)
+		return err
 	}
 	return s.unqueueArchive(ctx, id)
+}
+
+// RenewEpoch gives the paper a fresh epoch with renew.lua, if its epoch is
+// still ifEpoch, and publishes protocol.EpochFrame in the same step.
+func (s *Store) RenewEpoch(ctx context.Context, id, ifEpoch string) (string, error) {
+	if !paper.ValidID(id) {
+		return "", fmt.Errorf("renew epoch %q: %w", id, domain.ErrNotFound)
+	}
+	epoch := usecase.NewEpoch()
+	k := s.keys(id)
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	res, err := s.acked(ctx, "renew epoch", id, s.scripts.renew, []string{k.meta},
+		[]string{ifEpoch, epoch, s.pubCmd, k.channel, string(protocol.EpochFrame(epoch))})
+	if err != nil {
+		return "", err
+	}
+	got, err := res.ToString()
+	if err != nil {
+		return "", mapErr("renew epoch", id, err)
+	}
+	return got, nil
 }
 
 // History returns the frames with seq in (since, current] and the current

@@ -300,6 +300,9 @@ func TestOptionsAreValidated(t *testing.T) {
 		{Addrs: []string{"127.0.0.1:1"}, KeyPrefix: "a{b}"},
 		{Addrs: []string{"127.0.0.1:1"}, HistorySize: -1},
 		{Addrs: []string{"127.0.0.1:1"}, Limits: paper.Limits{MaxFields: 1}},
+		{Addrs: []string{"127.0.0.1:1"}, WaitReplicas: -1},
+		{Addrs: []string{"127.0.0.1:1"}, WaitTimeout: time.Microsecond},
+		{Addrs: []string{"127.0.0.1:1"}, WaitReplicas: 1, WaitTimeout: time.Second, CommandTimeout: time.Second},
 	} {
 		if s, err := redis.New(ctx, o, nil); err == nil {
 			s.Close()

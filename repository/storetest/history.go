@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 
@@ -14,7 +15,72 @@ func testHistory(t *testing.T, e *env) {
 		{"HistoryReturnsExactlyTheFramesAfterSince", historyReturnsExactlyTheFramesAfterSince},
 		{"FreshPaperHasEmptyHistory", freshPaperHasEmptyHistory},
 		{"HistoryIsBoundedToHistorySize", historyIsBoundedToHistorySize},
+		{"RenewEpochEndsTheOldEpochsHistory", renewEpochEndsTheOldEpochsHistory},
+		{"RenewEpochOnlyRenewsTheEpochItWasGiven", renewEpochOnlyRenewsTheEpochItWasGiven},
+		{"RenewEpochOfNoPaperIsNotFound", renewEpochOfNoPaperIsNotFound},
 	})
+}
+
+// renewEpochEndsTheOldEpochsHistory: after RenewEpoch a resume with the
+// old epoch gets ErrHistoryGone (a snapshot), the new epoch serves the
+// stream from the current seq on, the paper's data is unchanged, and the
+// epoch frame was published (no seq taken).
+func renewEpochEndsTheOldEpochsHistory(t *testing.T, e *env) {
+	p := e.newPaper(t)
+	e.applyAll(t, p.ID, 0, []domain.Op{up("n1", "v", "1"), up("n2", "v", "2")})
+	before := e.snapshot(t, p.ID)
+	rec, _ := e.subscribe(t, p.ID)
+	epoch, err := e.Store.RenewEpoch(t.Context(), p.ID, p.Epoch)
+	if err != nil {
+		t.Fatalf("RenewEpoch: %v", err)
+	}
+	if epoch == "" || epoch == p.Epoch {
+		t.Fatalf("RenewEpoch gave %q, want a new epoch (old %q)", epoch, p.Epoch)
+	}
+	rec.waitFor(t, protocol.EpochFrame(epoch))
+	for _, since := range []uint64{0, 1, 2} {
+		if _, _, err := e.Store.History(t.Context(), p.ID, p.Epoch, since); !errors.Is(err, usecase.ErrHistoryGone) {
+			t.Fatalf("History with the old epoch since %d: %v, want ErrHistoryGone", since, err)
+		}
+	}
+	after := e.snapshot(t, p.ID)
+	if after.Paper.Epoch != epoch || after.Paper.Seq != 2 {
+		t.Fatalf("after renewal: epoch %q seq %d, want %q 2", after.Paper.Epoch, after.Paper.Seq, epoch)
+	}
+	if d := diffElements(after.Elements, before.Elements); d != "" {
+		t.Fatalf("renewal changed the elements: %s", d)
+	}
+	next := e.apply(t, p.ID, up("n3", "v", "3"))
+	evs, cur, err := e.Store.History(t.Context(), p.ID, epoch, 2)
+	if err != nil || cur != 3 {
+		t.Fatalf("History in the new epoch: cur %d, %v; want 3, nil", cur, err)
+	}
+	wantFrames(t, "History in the new epoch", eventFrames(evs), [][]byte{next.frame()})
+}
+
+// renewEpochOnlyRenewsTheEpochItWasGiven: two rooms noticing one loss
+// renew once; the second gets the first's epoch and nothing is published.
+func renewEpochOnlyRenewsTheEpochItWasGiven(t *testing.T, e *env) {
+	p := e.newPaper(t)
+	first, err := e.Store.RenewEpoch(t.Context(), p.ID, p.Epoch)
+	if err != nil {
+		t.Fatalf("RenewEpoch: %v", err)
+	}
+	rec, _ := e.subscribe(t, p.ID)
+	second, err := e.Store.RenewEpoch(t.Context(), p.ID, p.Epoch)
+	if err != nil || second != first {
+		t.Fatalf("second RenewEpoch with the old epoch = %q, %v; want %q, nil", second, err, first)
+	}
+	marker := e.apply(t, p.ID, up("n1", "v", "1"))
+	wantFrames(t, "frames after the second renewal", rec.waitFor(t, marker.frame()), [][]byte{marker.frame()})
+	if got, err := e.Store.Paper(t.Context(), p.ID); err != nil || got.Epoch != first {
+		t.Fatalf("Paper epoch %q, %v; want %q", got.Epoch, err, first)
+	}
+}
+
+func renewEpochOfNoPaperIsNotFound(t *testing.T, e *env) {
+	_, err := e.Store.RenewEpoch(t.Context(), "nopaper"+usecase.NewEpoch()[:8], "x")
+	wantErr(t, "RenewEpoch", err, domain.ErrNotFound)
 }
 
 func historyReturnsExactlyTheFramesAfterSince(t *testing.T, e *env) {
