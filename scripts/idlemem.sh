@@ -4,8 +4,9 @@
 # opens N idle sessions over N/10 papers with the load generator (no ops, no
 # presence), and once they have all joined reads each replica's RSS and a
 # heap profile (after a GC). Prints KiB per session of RSS, Go heap in use
-# and goroutine stacks, against the same figures before the sessions joined;
-# the profiles land in bin/idlemem/ (`go tool pprof -top -sample_index=inuse_space
+# and goroutine stacks, against the same figures before the sessions joined,
+# and the goroutines per session; the heap profiles land in bin/idlemem/
+# (goroutine profiles beside them, *.goroutine.txt, grouped by stack) (`go tool pprof -top -sample_index=inuse_space
 # -diff_base bin/idlemem/memory-before.pb.gz bin/idlemem/memory-idle.pb.gz`).
 # Run it on a quiet machine; it takes about a minute per store.
 set -euo pipefail
@@ -33,9 +34,10 @@ memstat() { curl -fsS -H "Authorization: Bearer $TOKEN" "$1/debug/pprof/heap?deb
 rss() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"; }
 sessions() { curl -fsS "$1/metrics" -H "Authorization: Bearer $TOKEN" | awk '$1 == "papercast_sessions" { print int($2) }'; }
 
-snapshot() { # name url pid: prints "rss heap stack" in bytes and saves the profile
+snapshot() { # name url pid: prints "rss heap stack" in bytes and saves the heap and goroutine profiles
 	curl -fsS -H "Authorization: Bearer $TOKEN" "$2/debug/pprof/heap?gc=1" -o "$OUT/$1.pb.gz"
-	echo "$(rss "$3") $(memstat "$2" HeapInuse) $(memstat "$2" Stack)"
+	curl -fsS -H "Authorization: Bearer $TOKEN" "$2/debug/pprof/goroutine?debug=1" -o "$OUT/$1.goroutine.txt"
+	echo "$(rss "$3") $(memstat "$2" HeapInuse) $(memstat "$2" Stack) $(awk 'NR == 1 { print $NF; exit }' "$OUT/$1.goroutine.txt")"
 }
 
 for store in $STORES; do
@@ -79,12 +81,12 @@ for store in $STORES; do
 	[ "$total" -ge "$N" ] || { echo "$store: only $total of $N sessions joined" >&2; exit 1; }
 	sleep 5 # the joins' garbage collected, buffers settled
 	per=$(for i in "${!urls[@]}"; do
-		read -r r0 h0 s0 <<<"${before[$i]}"
-		read -r r1 h1 s1 <<<"$(snapshot "$store-$i-idle" "${urls[$i]}" "${rpids[$i]}")"
-		echo "$((r1 - r0)) $((h1 - h0)) $((s1 - s0))"
-	done | awk -v n="$N" '{ r += $1; h += $2; s += $3 } END { printf "%.1f %.1f %.1f", r / n / 1024, h / n / 1024, s / n / 1024 }')
-	read -r kr kh ks <<<"$per"
-	printf '%s, %d replica(s), %d idle sessions: RSS %s KiB/session (heap %s, stacks %s)\n' "$store" "$replicas" "$N" "$kr" "$kh" "$ks"
+		read -r r0 h0 s0 g0 <<<"${before[$i]}"
+		read -r r1 h1 s1 g1 <<<"$(snapshot "$store-$i-idle" "${urls[$i]}" "${rpids[$i]}")"
+		echo "$((r1 - r0)) $((h1 - h0)) $((s1 - s0)) $((g1 - g0))"
+	done | awk -v n="$N" '{ r += $1; h += $2; s += $3; g += $4 } END { printf "%.1f %.1f %.1f %.2f", r / n / 1024, h / n / 1024, s / n / 1024, g / n }')
+	read -r kr kh ks kg <<<"$per"
+	printf '%s, %d replica(s), %d idle sessions: RSS %s KiB/session (heap %s, stacks %s), %s goroutines/session\n' "$store" "$replicas" "$N" "$kr" "$kh" "$ks" "$kg"
 	wait "$lg" || { echo "loadgen failed:" >&2; tail -5 "$OUT/$store-loadgen.txt" >&2; }
 	for p in "${rpids[@]}"; do kill "$p" 2>/dev/null || true; done
 	[ "$store" = redis ] && kill "$redis" 2>/dev/null || true

@@ -50,7 +50,9 @@ type room struct {
 	lastSeq uint64 // highest seq passed on
 	// delivered remembers the last events passed on, by seq: a different
 	// frame with one of these seqs means the store lost them (a failover).
-	delivered  [deliveredMemory]deliveredEvent
+	// Allocated with the first event passed on (4 KiB): a room whose paper
+	// stays idle never needs it.
+	delivered  *[deliveredMemory]deliveredEvent
 	seed       maphash.Seed
 	recovering bool
 	renewing   bool // the epoch is being renewed: events are dropped
@@ -238,6 +240,9 @@ func (r *room) flushPresence(interval time.Duration) {
 func (r *room) deliverNow(kind string, seq uint64, frame []byte) {
 	if seq > r.lastSeq {
 		r.lastSeq = seq
+		if r.delivered == nil {
+			r.delivered = new([deliveredMemory]deliveredEvent)
+		}
 		r.delivered[seq%deliveredMemory] = deliveredEvent{seq: seq, hash: maphash.Bytes(r.seed, frame)}
 	}
 	if kind == domain.EventDeleted {
@@ -418,6 +423,9 @@ func (r *room) recover() {
 // deliveredAt returns the hash of the frame passed on with seq, if the room
 // remembers it. r.mu is held.
 func (r *room) deliveredAt(seq uint64) (uint64, bool) {
+	if r.delivered == nil {
+		return 0, false
+	}
 	d := r.delivered[seq%deliveredMemory]
 	return d.hash, seq > 0 && d.seq == seq
 }
@@ -579,7 +587,7 @@ func (r *room) resetLocked() {
 	r.backlog = nil
 	r.epoch = ""
 	r.lastSeq = 0
-	r.delivered = [deliveredMemory]deliveredEvent{}
+	r.delivered = nil
 	r.lostUnanchored = false // every session was told to resume
 }
 
