@@ -10,7 +10,9 @@ import (
 )
 
 // subscription delivers one paper's frames to one handler, in publish order,
-// from its own goroutine. Publishers only append to queue (a short lock,
+// from a drainer goroutine that runs only while the queue holds frames: the
+// first frame into an empty queue starts it and it ends once the queue is
+// empty, so an idle paper holds no goroutine (and no 4 KiB stack). Publishers only append to queue (a short lock,
 // never held across a handler call), so a publisher holding a paper's lock
 // never waits for a handler, and a handler may call the store freely.
 //
@@ -20,12 +22,12 @@ import (
 type subscription struct {
 	h usecase.BusHandler
 
-	mu     sync.Mutex
-	queue  [][]byte
-	closed atomic.Bool // read by the drainer between handler calls
+	mu      sync.Mutex
+	queue   [][]byte
+	running bool        // a drainer is running (guarded by mu)
+	closed  atomic.Bool // read by the drainer between handler calls
 
-	wake chan struct{} // capacity 1: "the queue may be non-empty"
-	done chan struct{} // closed by stop
+	wg *sync.WaitGroup // the store's: Close waits for running drainers
 }
 
 func (sub *subscription) enqueue(frame []byte) {
@@ -35,10 +37,15 @@ func (sub *subscription) enqueue(frame []byte) {
 		return
 	}
 	sub.queue = append(sub.queue, frame)
+	start := !sub.running
+	if start {
+		// Under mu and before stop: Close's Wait comes after every stop.
+		sub.running = true
+		sub.wg.Add(1)
+	}
 	sub.mu.Unlock()
-	select {
-	case sub.wake <- struct{}{}:
-	default: // a wake-up is already pending; it will see this frame too
+	if start {
+		go sub.drain()
 	}
 }
 
@@ -53,32 +60,35 @@ func (sub *subscription) stop() {
 	sub.closed.Store(true)
 	sub.queue = nil
 	sub.mu.Unlock()
-	close(sub.done)
 }
 
-// drain is the subscription's goroutine. It swaps the queue with its own
-// emptied batch so that steady traffic allocates nothing.
-func (sub *subscription) drain(wg *sync.WaitGroup) {
-	defer wg.Done()
+// drain passes queued frames on until the queue is empty or the
+// subscription stopped. It swaps the queue with its own emptied batch so
+// that a steady stream allocates nothing.
+func (sub *subscription) drain() {
+	defer sub.wg.Done()
 	var batch [][]byte
 	for {
-		select {
-		case <-sub.wake:
-		case <-sub.done:
+		sub.mu.Lock()
+		if sub.closed.Load() || len(sub.queue) == 0 {
+			sub.running = false
+			if cap(sub.queue) > 64 {
+				sub.queue = nil // a burst's buffer need not outlive it
+			}
+			sub.mu.Unlock()
 			return
 		}
-		sub.mu.Lock()
 		batch, sub.queue = sub.queue, batch[:0]
 		sub.mu.Unlock()
 		for i, frame := range batch {
 			if sub.closed.Load() {
+				sub.mu.Lock()
+				sub.running = false
+				sub.mu.Unlock()
 				return
 			}
 			sub.h.Event(frame)
 			batch[i] = nil // let the frame be collected
-		}
-		if cap(batch) > 4096 { // a burst is over: do not keep its buffer
-			batch = nil
 		}
 	}
 }
@@ -99,16 +109,14 @@ func (s *Store) publish(paperID string, frame []byte) {
 // takes the read lock. It is tied to the id, not to the paper's data, so it
 // may precede Create and survives Delete.
 func (s *Store) Subscribe(_ context.Context, paperID string, h usecase.BusHandler) (func(), error) {
-	sub := &subscription{h: h, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	sub := &subscription{h: h, wg: &s.subsWG}
 	s.busMu.Lock()
 	if err := s.unavailable(); err != nil { // checked under busMu: Close sets it there
 		s.busMu.Unlock()
 		return nil, err
 	}
 	s.topics[paperID] = append(slices.Clip(s.topics[paperID]), sub)
-	s.subsWG.Add(1)
 	s.busMu.Unlock()
-	go sub.drain(&s.subsWG)
 
 	var once sync.Once
 	return func() {

@@ -8,8 +8,8 @@
 // append to the history and hand the frame to the bus inside that one
 // critical section, so seq order, history order and publish order are one
 // order. Handing a frame to a subscriber only appends it to the
-// subscription's queue; one goroutine per subscription drains the queue into
-// the handler with no store lock held, so a handler may call back into the
+// subscription's queue; a goroutine per subscription, running only while
+// that queue holds frames, drains it into the handler with no store lock held, so a handler may call back into the
 // store (even unsubscribe itself) without deadlock, and a slow handler never
 // delays Apply.
 //
@@ -72,7 +72,7 @@ type Store struct {
 
 	busMu  sync.RWMutex
 	topics map[string][]*subscription // copy-on-write: publish reads under RLock
-	subsWG sync.WaitGroup             // one per subscription drainer
+	subsWG sync.WaitGroup             // one per running subscription drainer
 }
 
 var (

@@ -22,7 +22,9 @@ import (
 // The bus. Each subscribed paper has one Redis subscription on the pub/sub
 // client (whose connection, one per Redis node, carries nothing else) and
 // one receive loop goroutine; each Subscribe call adds a listener with its
-// own queue and dispatcher goroutine:
+// own queue, drained by a dispatcher goroutine that runs only while the
+// queue holds something (an idle paper costs no dispatcher: most papers are
+// idle most of the time, and a parked goroutine keeps a 4 KiB stack):
 //
 //   - the receive loop runs rueidis Receive (SUBSCRIBE, or SSUBSCRIBE in
 //     cluster mode). When Receive returns because the connection broke or
@@ -31,8 +33,10 @@ import (
 //     closed. The subscription hook marks it up on every confirmation and,
 //     on each one after the first, queues a Resync for every listener;
 //   - messages go into every listener's queue, so the connection's reader
-//     never waits on a handler; each dispatcher calls its handler one call
-//     at a time, in publish order.
+//     never waits on a handler; the first item into an empty queue starts
+//     the listener's dispatcher, which calls the handler one call at a time,
+//     in publish order, and ends once the queue is empty (or the listener
+//     stopped). At most one dispatcher per listener runs at a time.
 //
 // A handler that falls maxPending events behind has its backlog dropped and
 // gets a Resync instead: memory stays bounded, and Resync is the handler's
@@ -86,7 +90,7 @@ type listener struct {
 	mu      sync.Mutex
 	queue   []busItem
 	stopped bool
-	wake    chan struct{} // cap 1
+	running bool          // a dispatcher is draining the queue
 	quit    chan struct{} // closed when stopped
 	once    sync.Once
 }
@@ -132,7 +136,7 @@ func (s *Store) Subscribe(ctx context.Context, paperID string, h usecase.BusHand
 		}
 		sub.mu.Lock()
 		if !sub.closing {
-			l = &listener{sub: sub, h: h, wake: make(chan struct{}, 1), quit: make(chan struct{})}
+			l = &listener{sub: sub, h: h, quit: make(chan struct{})}
 			sub.listeners = append(sub.listeners, l)
 			fails = sub.fails
 		}
@@ -148,7 +152,6 @@ func (s *Store) Subscribe(ctx context.Context, paperID string, h usecase.BusHand
 			}
 		}
 	}
-	go l.dispatch()
 	if start {
 		go sub.run()
 	}
@@ -451,45 +454,44 @@ func (l *listener) enqueue(it busItem) {
 	} else {
 		l.queue = append(l.queue, it)
 	}
+	start := !l.running
+	l.running = true
 	l.mu.Unlock()
 	if overflow {
 		l.sub.log.Warn("bus handler fell behind; dropped its backlog for a resync", "pending", maxPending)
 	}
-	select {
-	case l.wake <- struct{}{}:
-	default:
+	if start {
+		go l.dispatch()
 	}
 }
 
-// dispatch calls the handler, one item at a time.
+// dispatch calls the handler, one item at a time, until the queue is empty
+// or the listener stopped; enqueue starts it (one at a time per listener).
 func (l *listener) dispatch() {
 	var batch []busItem
 	for {
-		select {
-		case <-l.wake:
-		case <-l.quit:
+		l.mu.Lock()
+		if l.stopped || len(l.queue) == 0 {
+			l.running = false
+			if len(l.queue) == 0 && cap(l.queue) > 64 {
+				l.queue = nil // a burst's backing array need not outlive it
+			}
+			l.mu.Unlock()
 			return
 		}
-		for {
-			l.mu.Lock()
-			if l.stopped {
+		batch, l.queue = l.queue, batch[:0]
+		l.mu.Unlock()
+		for i := range batch {
+			select {
+			case <-l.quit:
+				l.mu.Lock()
+				l.running = false
 				l.mu.Unlock()
 				return
+			default:
 			}
-			batch, l.queue = l.queue, batch[:0]
-			l.mu.Unlock()
-			if len(batch) == 0 {
-				break
-			}
-			for i := range batch {
-				select {
-				case <-l.quit:
-					return
-				default:
-				}
-				l.deliver(batch[i])
-				batch[i] = busItem{}
-			}
+			l.deliver(batch[i])
+			batch[i] = busItem{}
 		}
 	}
 }
