@@ -5,8 +5,9 @@
 # presence), and once they have all joined reads each replica's RSS and a
 # heap profile (after a GC). Prints KiB per session of RSS, Go heap in use
 # and goroutine stacks, against the same figures before the sessions joined,
-# and the goroutines per session; the heap profiles land in bin/idlemem/
-# (goroutine profiles beside them, *.goroutine.txt, grouped by stack) (`go tool pprof -top -sample_index=inuse_space
+# and the goroutines per session; the heap profiles land in bin/idlemem/,
+# with goroutine profiles grouped by stack (*.goroutine.txt) and the
+# runtime's MemStats (*.memstats.txt) beside them (`go tool pprof -top -sample_index=inuse_space
 # -diff_base bin/idlemem/memory-before.pb.gz bin/idlemem/memory-idle.pb.gz`).
 # Run it on a quiet machine; it takes about a minute per store.
 set -euo pipefail
@@ -29,15 +30,16 @@ trap cleanup EXIT
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# memstat URL FIELD: a runtime.MemStats field from the heap profile's text form.
-memstat() { curl -fsS -H "Authorization: Bearer $TOKEN" "$1/debug/pprof/heap?debug=1&gc=1" | awk -v f="# $2 =" 'index($0, f) == 1 { print $4 }'; }
+# memstat FILE FIELD: a runtime.MemStats field from the heap profile's text form.
+memstat() { awk -v f="# $2 =" 'index($0, f) == 1 { print $4 }' "$1"; }
 rss() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"; }
 sessions() { curl -fsS "$1/metrics" -H "Authorization: Bearer $TOKEN" | awk '$1 == "papercast_sessions" { print int($2) }'; }
 
 snapshot() { # name url pid: prints "rss heap stack" in bytes and saves the heap and goroutine profiles
 	curl -fsS -H "Authorization: Bearer $TOKEN" "$2/debug/pprof/heap?gc=1" -o "$OUT/$1.pb.gz"
 	curl -fsS -H "Authorization: Bearer $TOKEN" "$2/debug/pprof/goroutine?debug=1" -o "$OUT/$1.goroutine.txt"
-	echo "$(rss "$3") $(memstat "$2" HeapInuse) $(memstat "$2" Stack) $(awk 'NR == 1 { print $NF; exit }' "$OUT/$1.goroutine.txt")"
+	curl -fsS -H "Authorization: Bearer $TOKEN" "$2/debug/pprof/heap?debug=1&gc=1" -o "$OUT/$1.memstats.txt" # MemStats at its end
+	echo "$(rss "$3") $(memstat "$OUT/$1.memstats.txt" HeapInuse) $(memstat "$OUT/$1.memstats.txt" Stack) $(awk 'NR == 1 { print $NF; exit }' "$OUT/$1.goroutine.txt")"
 }
 
 for store in $STORES; do

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -61,7 +60,6 @@ type subscription struct {
 	s       *Store
 	paperID string
 	channel string
-	log     *slog.Logger
 
 	ctx    context.Context // canceled by close
 	cancel context.CancelFunc
@@ -219,7 +217,6 @@ func (s *Store) newSubscription(paperID string) *subscription {
 		s:        s,
 		paperID:  paperID,
 		channel:  s.keys(paperID).channel,
-		log:      s.log.With("paper", paperID),
 		ctx:      ctx,
 		cancel:   cancel,
 		done:     make(chan struct{}),
@@ -270,7 +267,7 @@ func (sub *subscription) run() {
 		if wasUp {
 			// It worked since the last attempt: a fresh loss.
 			backoff = minBackoff
-			sub.log.Warn("bus subscription lost; resubscribing", "err", err)
+			sub.s.log.Warn("bus subscription lost; resubscribing", "paper", sub.paperID, "err", err)
 		}
 		t := time.NewTimer(backoff)
 		select {
@@ -306,7 +303,7 @@ func (sub *subscription) onSubscription(ps rueidis.PubSubSubscription) {
 		sub.signalLocked()
 		sub.mu.Unlock()
 		if restored {
-			sub.log.Info("bus subscription restored; handlers resync")
+			sub.s.log.Info("bus subscription restored; handlers resync", "paper", sub.paperID)
 			if obs := sub.s.opts.Observer; obs != nil {
 				obs.Resubscribed()
 			}
@@ -328,7 +325,7 @@ func (sub *subscription) onMessage(m rueidis.PubSubMessage) {
 	}
 	items, ok := splitMessage(m.Message)
 	if !ok {
-		sub.log.Error("bus message unreadable; handlers resync", "len", len(m.Message))
+		sub.s.log.Error("bus message unreadable; handlers resync", "paper", sub.paperID, "len", len(m.Message))
 		items = append(items, busItem{resync: true})
 	}
 	sub.mu.Lock()
@@ -384,7 +381,7 @@ func (sub *subscription) onReturn(err error, c rueidis.CommandClient) error {
 			ctx, cancel := context.WithTimeout(context.Background(), sub.s.opts.CommandTimeout)
 			defer cancel()
 			if uerr := c.Do(ctx, cmd).Error(); uerr != nil {
-				sub.log.Debug("bus unsubscribe", "err", uerr)
+				sub.s.log.Debug("bus unsubscribe", "paper", sub.paperID, "err", uerr)
 			}
 		}()
 	})
@@ -458,7 +455,7 @@ func (l *listener) enqueue(it busItem) {
 	l.running = true
 	l.mu.Unlock()
 	if overflow {
-		l.sub.log.Warn("bus handler fell behind; dropped its backlog for a resync", "pending", maxPending)
+		l.sub.s.log.Warn("bus handler fell behind; dropped its backlog for a resync", "paper", l.sub.paperID, "pending", maxPending)
 	}
 	if start {
 		go l.dispatch()
@@ -501,7 +498,7 @@ func (l *listener) dispatch() {
 func (l *listener) deliver(it busItem) {
 	defer func() {
 		if r := recover(); r != nil {
-			l.sub.log.Error("bus handler panicked", "panic", r, "stack", string(debug.Stack()))
+			l.sub.s.log.Error("bus handler panicked", "paper", l.sub.paperID, "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
 	if it.resync {
