@@ -285,7 +285,6 @@ func (h *Handler) serve(c echo.Context) error {
 		return fmt.Errorf("%w: batch must be 1 or 0", domain.ErrInvalid)
 	}
 	s := &session{h: h, req: req, batch: batch, upgraded: make(chan struct{})}
-	errc := make(chan error, 1)
 	// echo recycles c once this handler returns; the wrapper hands melody
 	// the corked connection (conn.go).
 	w := &hijackWriter{ResponseWriter: c.Response(), sess: s, wrap: h.connWrap}
@@ -293,20 +292,21 @@ func (h *Handler) serve(c echo.Context) error {
 	go func() {
 		defer h.wg.Done()
 		err := h.m.HandleRequestWithKeys(w, r, map[string]any{sessionKey: s})
-		errc <- err
-		s.markUpgraded()
+		// Only when the session never connected: onConnect marked it
+		// upgraded otherwise, and the handler has returned.
+		s.upgradedOnce.Do(func() {
+			s.upgradeErr = err
+			close(s.upgraded)
+		})
 	}()
 	<-s.upgraded
-	select {
-	case err := <-errc:
+	// upgradeErr is written before upgraded is closed, or never.
+	if err := s.upgradeErr; err != nil {
 		if errors.Is(err, melody.ErrClosed) {
 			return fmt.Errorf("%w: server is shutting down", domain.ErrUnavailable)
 		}
-		if err != nil {
-			// The upgrader has already answered the client.
-			h.log.Debug("upgrade failed", "paper", id, "err", err)
-		}
-	default:
+		// The upgrader has already answered the client.
+		h.log.Debug("upgrade failed", "paper", id, "err", err)
 	}
 	return nil
 }

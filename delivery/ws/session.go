@@ -49,6 +49,7 @@ type session struct {
 
 	upgraded     chan struct{} // closed once the HTTP handler may return
 	upgradedOnce sync.Once
+	upgradeErr   error // why melody returned without connecting; set in upgradedOnce
 }
 
 func (sess *session) markUpgraded() { sess.upgradedOnce.Do(func() { close(sess.upgraded) }) }
