@@ -18,6 +18,7 @@
 local HIST, MAXF, MAXB, MAXE = @HIST@, @MAXF@, @MAXB@, @MAXE@
 local OPEN, AUTHORS, PUB, PREFIX = @OPEN@, @AUTHORS@, @PUB@, @PREFIX@
 local ORDERMS, WINDOW = @ORDERMS@, @WINDOW@
+local PADF, PADV, PADAT, SLACK = @PADF@, @PADV@, @PADAT@, @SLACK@
 --
 -- KEYS[1] meta hash      KEYS[2] field hash ("<elem>:<field>" -> JSON value)
 -- KEYS[3] element hash   ("<elem>" -> "<order> <size> <field>=<len>..."; a
@@ -26,6 +27,12 @@ local ORDERMS, WINDOW = @ORDERMS@, @WINDOW@
 -- KEYS[4] history list
 -- KEYS[5] author hash    ("<elem>" -> "<createdAt> <#user> <user><name>")
 -- KEYS[6] bans set       (banned user ids; meta "nbans" counts them)
+--   Once a paper holds PADAT elements, the field, element and author hashes
+--   get a pad field (PADF, never an element id) whose value is longer than
+--   Redis's hash-max-listpack-value: that keeps them hashtables (also
+--   after a restart or a full sync), so each lookup hashes instead of
+--   scanning a listpack of up to 512 entries (hash-max-listpack-entries).
+--   Meta "ht" records it.
 -- KEYS[7..] the sessions' order strings (their last applied N)
 -- ARGV[1] channel   ARGV[2] the caller's clock (unix ms; for the idle
 -- deadline only, where a replica's clock skew of seconds does not matter,
@@ -38,7 +45,7 @@ local ORDERMS, WINDOW = @ORDERMS@, @WINDOW@
 -- Returns the op's seq or error reply for one op, else an array of them.
 local meta, fields, elems, hist, authors, bans = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 
-local m = redis.call('HMGET', meta, 'status', 'edit', 'seq', 'elems', 'ne', 'nbans', 'exp')
+local m = redis.call('HMGET', meta, 'status', 'edit', 'seq', 'elems', 'ne', 'nbans', 'exp', 'ht')
 if not m[1] then
   return redis.error_reply('PAPERCAST not_found no such paper')
 end
@@ -56,6 +63,19 @@ if not ne then
   ne = redis.call('HLEN', elems)
 end
 local nbans = tonumber(m[6])
+if not m[8] and ne >= PADAT then
+  -- once per paper (papers stored before this included): see PADF above
+  for i = 2, 5 do
+    if i ~= 4 then
+      redis.call('HSET', KEYS[i], PADF, PADV)
+      if m[7] then -- a key just created must not outlive the paper
+        redis.call('PEXPIREAT', KEYS[i], m[7])
+      end
+    end
+  end
+  redis.call('HSET', meta, 'ht', 1, 'ne', ne)
+  ne0 = ne
+end
 
 local function parseRec(cur)
   local order, size, has, lens, count = nil, 0, {}, {}, 0
@@ -218,7 +238,9 @@ for j = 1, nops do
 end
 
 if #frames > 0 then
-  if redis.call('RPUSH', hist, unpack(frames)) > HIST then
+  -- The list may run up to SLACK frames past HIST between trims (one
+  -- LTRIM per SLACK ops, not per op); history.lua serves only the last HIST.
+  if redis.call('RPUSH', hist, unpack(frames)) > HIST + SLACK then
     redis.call('LTRIM', hist, -HIST, -1)
   end
   local upd = {'seq', seq}
