@@ -60,7 +60,7 @@ func newApplyScript(o Options, pubCmd string) applyScript {
 		"@AUTHORS@", lua(domain.EditAuthors),
 		"@PUB@", lua(pubCmd),
 		"@PREFIX@", lua(protocol.OpFramePrefix),
-		"@ORDERMS@", strconv.FormatInt(usecase.OpOrderMemory.Milliseconds(), 10),
+		"@ORDERMS@", lua(strconv.FormatInt(usecase.OpOrderMemory.Milliseconds(), 10)), // a string: passed on as is
 		"@WINDOW@", strconv.FormatInt(o.OpenIdle.Milliseconds(), 10),
 		"@PADF@", lua(padField),
 		"@PADV@", lua(padValue),
@@ -244,7 +244,8 @@ func (s *Store) runApply(ctx context.Context, id string, reqs []*applyReq) []app
 		nargs += 10 + 2*len(r.op.Fields)
 	}
 	args := make([]string, 0, nargs)
-	args = append(args, k.channel, strconv.FormatInt(time.Now().UnixMilli(), 10), strconv.Itoa(len(reqs)))
+	renewBy := time.Now().Add(s.opts.OpenIdle).UnixMilli() // see apply.lua: ARGV[2]
+	args = append(args, k.channel, strconv.FormatInt(renewBy, 10), strconv.Itoa(len(reqs)))
 	for _, r := range reqs {
 		oi := "0"
 		if sess := r.order.Session; sess != "" {

@@ -27,16 +27,16 @@ local PADF, PADV, PADAT, SLACK = @PADF@, @PADV@, @PADAT@, @SLACK@
 -- KEYS[4] history list
 -- KEYS[5] author hash    ("<elem>" -> "<createdAt> <#user> <user><name>")
 -- KEYS[6] bans set       (banned user ids; meta "nbans" counts them)
---   Once a paper holds PADAT elements, the field, element and author hashes
---   get a pad field (PADF, never an element id) whose value is longer than
+--   Once a paper holds PADAT elements, the meta, field, element and author
+--   hashes get a pad field (PADF, never an element id) whose value is longer than
 --   Redis's hash-max-listpack-value: that keeps them hashtables (also
 --   after a restart or a full sync), so each lookup hashes instead of
 --   scanning a listpack of up to 512 entries (hash-max-listpack-entries).
 --   Meta "ht" records it.
 -- KEYS[7..] the sessions' order strings (their last applied N)
--- ARGV[1] channel   ARGV[2] the caller's clock (unix ms; for the idle
--- deadline only, where a replica's clock skew of seconds does not matter,
--- and cheaper than TIME)   ARGV[3] number of ops
+-- ARGV[1] channel   ARGV[2] the caller's clock (unix ms) plus the idle
+-- window (for the idle deadline only, where a replica's clock skew of
+-- seconds does not matter, and cheaper than TIME)   ARGV[3] number of ops
 -- then per op: kind ("u" upsert, "d" delete), element id, index in KEYS of
 -- its order string (0: no check), the op's N in its session, editor's user,
 -- editor's name, "1" for an owner session, createdAt of a new element (unix
@@ -53,16 +53,20 @@ if m[1] ~= OPEN then
   return redis.error_reply('PAPERCAST finalized the paper is final')
 end
 local byAuthors = m[2] == AUTHORS
-local seq, counter = tonumber(m[3]), tonumber(m[4])
-local seq0, counter0 = seq, counter
+-- Numbers: "s + 0" converts a string once (tonumber converts it twice),
+-- and what is only compared or passed on stays a string.
+local seq = m[3] + 0
+local seq0 = seq
+local counter = m[4] -- a string until a new element counts it up
+local counter0 = counter
 -- ne (live elements) and nbans are absent on papers stored before they
 -- were counted: then HLEN and SISMEMBER answer.
-local ne = tonumber(m[5])
+local ne = m[5] and m[5] + 0
 local ne0 = ne
 if not ne then
   ne = redis.call('HLEN', elems)
 end
-local nbans = tonumber(m[6])
+local nbans = m[6]
 if not m[8] and ne >= PADAT then
   -- once per paper (papers stored before this included): see PADF above
   for i = 2, 5 do
@@ -73,31 +77,40 @@ if not m[8] and ne >= PADAT then
       end
     end
   end
-  redis.call('HSET', meta, 'ht', 1, 'ne', ne)
+  redis.call('HSET', meta, PADF, PADV, 'ht', 1, 'ne', ne)
   ne0 = ne
 end
 
+-- parseRec reads an element record: its order (a string), size, the set
+-- of its fields, their value lengths (strings) and its fields in record
+-- order.
 local function parseRec(cur)
-  local order, size, has, lens, count = nil, 0, {}, {}, 0
+  local order, size, has, lens, count, names = nil, 0, {}, {}, 0, {}
   local i = 0
   for w in string.gmatch(cur, '%S+') do
     i = i + 1
     if i == 1 then
       order = w
     elseif i == 2 then
-      size = tonumber(w)
+      size = w + 0
     else
       local k = w
       local eq = string.find(w, '=', 1, true)
       if eq then
         k = string.sub(w, 1, eq - 1)
-        lens[k] = tonumber(string.sub(w, eq + 1))
+        lens[k] = string.sub(w, eq + 1)
       end -- else stored before sizes were kept
       has[k] = true
       count = count + 1
+      names[count] = k
     end
   end
-  return order, size, has, lens, count
+  return order, size, has, lens, count, names
+end
+
+-- ge: a >= b for decimal integers without leading zeros, as strings.
+local function ge(a, b)
+  return #a > #b or (#a == #b and a >= b)
 end
 
 -- one checks and applies one op; returns an error message or nil.
@@ -110,14 +123,14 @@ local function one(kind, id, oi, n, user, name, owner, at, a, nf)
   -- An op that timed out for its caller may still arrive here, after the
   -- same session's next op: refuse it rather than let older text
   -- overwrite newer.
-  local order = oi > 0 and KEYS[oi] or nil
+  local order = oi ~= '0' and KEYS[oi + 0] or nil
   if order then
     local last = redis.call('GET', order)
-    if last and tonumber(last) >= tonumber(n) then
+    if last and ge(last, n) then
       return 'stale a later op of this session was applied first'
     end
   end
-  if nbans ~= 0 and redis.call('SISMEMBER', bans, user) == 1 then
+  if nbans ~= '0' and redis.call('SISMEMBER', bans, user) == 1 then
     return 'banned this user is banned from the paper'
   end
   local cur = redis.call('HGET', elems, id)
@@ -129,7 +142,7 @@ local function one(kind, id, oi, n, user, name, owner, at, a, nf)
     local rec = redis.call('HGET', authors, id)
     if rec then
       local c, rest = string.match(rec, '^%-?%d+ (%d+) (.*)$')
-      by = string.sub(rest, 1, tonumber(c))
+      by = string.sub(rest, 1, c)
     end
     if by ~= user then
       return 'forbidden only its author or an owner may change this element'
@@ -148,9 +161,9 @@ local function one(kind, id, oi, n, user, name, owner, at, a, nf)
     redis.call('HDEL', authors, id)
     ne = ne - 1
   else
-    local eorder, size, has, lens, count = nil, 0, {}, {}, 0
+    local eorder, size, has, lens, count, names = nil, 0, {}, {}, 0, {}
     if cur then
-      eorder, size, has, lens, count = parseRec(cur)
+      eorder, size, has, lens, count, names = parseRec(cur)
     elseif ne >= MAXE then
       return 'too_large a paper holds at most ' .. MAXE .. ' elements'
     end
@@ -190,7 +203,10 @@ local function one(kind, id, oi, n, user, name, owner, at, a, nf)
       else
         set[#set + 1] = fk[j]
         set[#set + 1] = v
-        has[k] = true
+        if not has[k] then
+          has[k] = true
+          names[#names + 1] = k
+        end
         lens[k] = #v
       end
     end
@@ -204,34 +220,43 @@ local function one(kind, id, oi, n, user, name, owner, at, a, nf)
       ne = ne + 1
       redis.call('HSET', authors, id, at .. ' ' .. #user .. ' ' .. user .. name)
     end
+    -- The record keeps its fields' order (new ones last), so an op that
+    -- changes no size leaves it as it was and it is not written again.
     local rec = {eorder, size}
-    for k in pairs(has) do
-      local l = lens[k]
-      if not l then
-        l = redis.call('HSTRLEN', fields, id .. ':' .. k)
+    for _, k in ipairs(names) do
+      if has[k] then
+        local l = lens[k]
+        if not l then
+          l = redis.call('HSTRLEN', fields, id .. ':' .. k)
+        end
+        rec[#rec + 1] = k .. '=' .. l
       end
-      rec[#rec + 1] = k .. '=' .. l
     end
-    redis.call('HSET', elems, id, table.concat(rec, ' '))
+    rec = table.concat(rec, ' ')
+    if rec ~= cur then
+      redis.call('HSET', elems, id, rec)
+    end
   end
   if order then
-    redis.call('SET', order, n, 'PX', ORDERMS)
+    redis.call('SET', order, n, 'PX', ORDERMS) -- ORDERMS: a string
   end
   return nil
 end
 
-local nops = tonumber(ARGV[3])
+local nops = ARGV[3] + 0
 local out, frames = {}, {}
 local a = 4
+local sseq -- seq as a string, formatted once per op
 for j = 1, nops do
-  local nf = tonumber(ARGV[a + 9])
-  local err = one(ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3], ARGV[a + 4],
+  local nf = ARGV[a + 9] + 0
+  local err = one(ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4],
     ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], a + 10, nf)
   if err then
     out[j] = redis.error_reply('PAPERCAST ' .. err)
   else
     seq = seq + 1
-    frames[#frames + 1] = PREFIX .. seq .. ',' .. ARGV[a + 8]
+    sseq = tostring(seq)
+    frames[#frames + 1] = PREFIX .. sseq .. ',' .. ARGV[a + 8]
     out[j] = seq
   end
   a = a + 10 + 2 * nf
@@ -243,7 +268,7 @@ if #frames > 0 then
   if redis.call('RPUSH', hist, unpack(frames)) > HIST + SLACK then
     redis.call('LTRIM', hist, -HIST, -1)
   end
-  local upd = {'seq', seq}
+  local upd = {'seq', sseq}
   if counter ~= counter0 then
     upd[#upd + 1] = 'elems'
     upd[#upd + 1] = counter
@@ -252,7 +277,7 @@ if #frames > 0 then
     upd[#upd + 1] = 'ne'
     upd[#upd + 1] = ne
   end
-  if nbans == nil then
+  if not nbans then
     -- count the bans once, so later calls skip SISMEMBER while there are none
     upd[#upd + 1] = 'nbans'
     upd[#upd + 1] = redis.call('SCARD', bans)
@@ -262,10 +287,10 @@ if #frames > 0 then
   -- 1.5 windows only once less than a window is left, so most calls pay no
   -- PEXPIRE.
   if WINDOW > 0 then
-    local now = tonumber(ARGV[2])
-    local exp = tonumber(m[7])
-    if not exp or exp - now < WINDOW then
-      exp = now + math.floor(WINDOW * 3 / 2)
+    -- ARGV[2] is now + WINDOW: renew once the deadline is before it
+    local exp = m[7]
+    if not exp or not ge(exp, ARGV[2]) then
+      exp = ARGV[2] + math.floor(WINDOW / 2)
       upd[#upd + 1] = 'exp'
       upd[#upd + 1] = exp
       redis.call('HSET', meta, unpack(upd))
