@@ -22,8 +22,8 @@ import (
 // maxBatch is the most ops one apply.lua call carries.
 const maxBatch = 64
 
-// The field, element and author hashes of a paper with padAt elements or
-// more carry the field padField, whose value padValue is longer than Redis's
+// The meta, field, element and author hashes of a paper with padAt
+// elements or more carry the field padField, whose value padValue is longer than Redis's
 // default hash-max-listpack-value (64): Redis then keeps them hashtables,
 // also when it loads them again (restart, full sync), so apply.lua's
 // lookups hash instead of scanning a listpack of up to 512 entries

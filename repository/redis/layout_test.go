@@ -20,7 +20,7 @@ import (
 // TestPapersStoredBeforeThePadAreConvertedOnTheirNextOp: a paper of 10
 // elements in the previous layout (field, element and author hashes as
 // listpacks, no pad field, no meta "ht") keeps working: its next op, under
-// the authors policy, is checked and applied, turns the three hashes into
+// the authors policy, is checked and applied, turns them and meta into
 // hashtables (the pad field keeps them so) with the paper's idle expiry,
 // and the snapshot shows exactly the 10 elements, the pad nowhere.
 func TestPapersStoredBeforeThePadAreConvertedOnTheirNextOp(t *testing.T) {
@@ -69,7 +69,7 @@ func TestPapersStoredBeforeThePadAreConvertedOnTheirNextOp(t *testing.T) {
 	if _, err := s.Apply(ctx, p.ID, op, protocol.OpBody(op, writer), usecase.OpOrder{}, ed); err != nil {
 		t.Fatalf("the author's edit of an old paper's element: %v", err)
 	}
-	for _, k := range []string{"f", "e", "a"} {
+	for _, k := range []string{"meta", "f", "e", "a"} {
 		if enc := do("OBJECT", "ENCODING", key(k)); enc != "hashtable" {
 			t.Fatalf("after the op %s is a %s, want a hashtable", k, enc)
 		}
@@ -83,7 +83,7 @@ func TestPapersStoredBeforeThePadAreConvertedOnTheirNextOp(t *testing.T) {
 	// A restart (an RDB load: DEBUG RELOAD) loads them as hashtables again:
 	// the pad is longer than hash-max-listpack-value.
 	do("DEBUG", "RELOAD")
-	for _, k := range []string{"f", "e", "a"} {
+	for _, k := range []string{"meta", "f", "e", "a"} {
 		if enc := do("OBJECT", "ENCODING", key(k)); enc != "hashtable" {
 			t.Fatalf("after a reload %s is a %s, want a hashtable", k, enc)
 		}

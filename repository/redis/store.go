@@ -22,9 +22,9 @@
 //	<prefix>{id}:a     hash   "<element>" -> "<createdAt> <len(user)> <user><name>",
 //	                          its author, stamped when it was created (not
 //	                          counted in the element's size)
-//	                          :f, :e and :a of a paper of 8 elements or more also
-//	                          hold "~" (no element: it keeps them hashtables,
-//	                          see padField); meta "ht" says they do
+//	                          :meta, :f, :e and :a of a paper of 8 elements or
+//	                          more also hold "~" (no element: it keeps them
+//	                          hashtables, see padField); meta "ht" says they do
 //	<prefix>{id}:b     set    banned user ids
 //	<prefix>{id}:h     list   the last HistorySize event frames (none once final),
 //	                          and up to HistorySize/32 older ones (trimmed in steps)

@@ -81,11 +81,11 @@ if not m[8] and ne >= PADAT then
   ne0 = ne
 end
 
--- parseRec reads an element record: its order (a string), size, the set
--- of its fields, their value lengths (strings) and its fields in record
--- order.
+-- parseRec reads an element record: its order (a string), size, its
+-- fields' value lengths (field -> a string, or false in a record stored
+-- before sizes were kept), their count and the fields in record order.
 local function parseRec(cur)
-  local order, size, has, lens, count, names = nil, 0, {}, {}, 0, {}
+  local order, size, lens, count, names = nil, 0, {}, 0, {}
   local i = 0
   for w in string.gmatch(cur, '%S+') do
     i = i + 1
@@ -94,18 +94,18 @@ local function parseRec(cur)
     elseif i == 2 then
       size = w + 0
     else
-      local k = w
+      local k, l = w, false
       local eq = string.find(w, '=', 1, true)
       if eq then
         k = string.sub(w, 1, eq - 1)
-        lens[k] = string.sub(w, eq + 1)
-      end -- else stored before sizes were kept
-      has[k] = true
+        l = string.sub(w, eq + 1)
+      end
+      lens[k] = l
       count = count + 1
       names[count] = k
     end
   end
-  return order, size, has, lens, count, names
+  return order, size, lens, count, names
 end
 
 -- ge: a >= b for decimal integers without leading zeros, as strings.
@@ -153,37 +153,48 @@ local function one(kind, id, oi, n, user, name, owner, at, a, nf)
     if not cur then
       return 'not_found no such element'
     end
-    local _, _, has = parseRec(cur)
+    local _, _, _, _, names = parseRec(cur)
     local del = {}
-    for k in pairs(has) do del[#del + 1] = id .. ':' .. k end
+    for i, k in ipairs(names) do del[i] = id .. ':' .. k end
     if #del > 0 then redis.call('HDEL', fields, unpack(del)) end
     redis.call('HDEL', elems, id)
     redis.call('HDEL', authors, id)
     ne = ne - 1
   else
-    local eorder, size, has, lens, count, names = nil, 0, {}, {}, 0, {}
+    local eorder, size, lens, count, names = nil, 0, {}, 0, {}
     if cur then
-      eorder, size, has, lens, count, names = parseRec(cur)
+      eorder, size, lens, count, names = parseRec(cur)
     elseif ne >= MAXE then
       return 'too_large a paper holds at most ' .. MAXE .. ' elements'
     end
     -- Count and size after the merge, as paper.Limits.CheckMerge counts
-    -- them: a field's size is len(name) + len(JSON value); "null" removes it.
-    local fk = {}
+    -- them: a field's size is len(name) + len(JSON value); "null" removes
+    -- it. What to write is gathered meanwhile and written only if it fits.
+    local set, del = {}, {}
     for j = 1, nf do
       local k, v = ARGV[a + 2 * j - 2], ARGV[a + 2 * j - 1]
-      fk[j] = id .. ':' .. k
-      if has[k] then
+      local f = id .. ':' .. k
+      local l = lens[k]
+      if l ~= nil then
         count = count - 1
-        local l = lens[k]
         if not l then
-          l = redis.call('HSTRLEN', fields, fk[j])
+          l = redis.call('HSTRLEN', fields, f)
         end
         size = size - #k - l
+        if v == 'null' then
+          del[#del + 1] = f
+          lens[k] = nil
+        end
       end
       if v ~= 'null' then
         count = count + 1
         size = size + #k + #v
+        set[#set + 1] = f
+        set[#set + 1] = v
+        if l == nil then
+          names[#names + 1] = k
+        end
+        lens[k] = #v
       end
     end
     if count > MAXF then
@@ -191,24 +202,6 @@ local function one(kind, id, oi, n, user, name, owner, at, a, nf)
     end
     if size > MAXB then
       return 'too_large an element is at most ' .. MAXB .. ' bytes'
-    end
-    local set, del = {}, {}
-    for j = 1, nf do
-      local k, v = ARGV[a + 2 * j - 2], ARGV[a + 2 * j - 1]
-      if v == 'null' then
-        if has[k] then
-          del[#del + 1] = fk[j]
-          has[k] = nil
-        end
-      else
-        set[#set + 1] = fk[j]
-        set[#set + 1] = v
-        if not has[k] then
-          has[k] = true
-          names[#names + 1] = k
-        end
-        lens[k] = #v
-      end
     end
     if #set > 0 then redis.call('HSET', fields, unpack(set)) end
     if #del > 0 then redis.call('HDEL', fields, unpack(del)) end
@@ -224,8 +217,8 @@ local function one(kind, id, oi, n, user, name, owner, at, a, nf)
     -- changes no size leaves it as it was and it is not written again.
     local rec = {eorder, size}
     for _, k in ipairs(names) do
-      if has[k] then
-        local l = lens[k]
+      local l = lens[k]
+      if l ~= nil then
         if not l then
           l = redis.call('HSTRLEN', fields, id .. ':' .. k)
         end
