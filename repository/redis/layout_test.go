@@ -22,7 +22,8 @@ import (
 // listpacks, no pad field, no meta "ht") keeps working: its next op, under
 // the authors policy, is checked and applied, turns them and meta into
 // hashtables (the pad field keeps them so) with the paper's idle expiry,
-// and the snapshot shows exactly the 10 elements, the pad nowhere.
+// the snapshot shows exactly the 10 elements, the pad nowhere, and the
+// element record written names its author from then on.
 func TestPapersStoredBeforeThePadAreConvertedOnTheirNextOp(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t, redistest.WithArgs("--enable-debug-command", "local"))
@@ -44,7 +45,7 @@ func TestPapersStoredBeforeThePadAreConvertedOnTheirNextOp(t *testing.T) {
 	exp := strconv.FormatInt(time.Now().Add(idle).UnixMilli(), 10)
 	for i := 1; i <= 10; i++ {
 		id := fmt.Sprintf("n%d", i)
-		do("HSET", key("e"), id, fmt.Sprintf("%d 4 x=%d", i, len(strconv.Itoa(i))))
+		do("HSET", key("e"), id, fmt.Sprintf("%d %d x=%d", i, 1+len(strconv.Itoa(i)), len(strconv.Itoa(i))))
 		do("HSET", key("f"), id+":x", strconv.Itoa(i))
 		do("HSET", key("a"), id, fmt.Sprintf("%d %d %s%s", now, len(writer.User), writer.User, writer.Name))
 	}
@@ -76,6 +77,9 @@ func TestPapersStoredBeforeThePadAreConvertedOnTheirNextOp(t *testing.T) {
 		if ms, _ := strconv.ParseInt(do("PTTL", key(k)), 10, 64); ms <= 0 || ms > idle.Milliseconds()*3/2 {
 			t.Fatalf("after the op %s expires in %d ms, want the paper's idle expiry", k, ms)
 		}
+	}
+	if rec := do("HGET", key("e"), "n3"); rec != "3 3 x=2|"+writer.User {
+		t.Fatalf("n3's record after the op: %q, want it to name its author", rec)
 	}
 	if ht := do("HGET", key("meta"), "ht"); ht != "1" {
 		t.Fatalf("meta ht = %q, want 1", ht)
@@ -112,6 +116,16 @@ func TestPapersStoredBeforeThePadAreConvertedOnTheirNextOp(t *testing.T) {
 	}
 	if doc.Paper.Seq != 1 {
 		t.Fatalf("seq %d, want 1", doc.Paper.Seq)
+	}
+
+	// The record now names n3's author: the policy holds without the
+	// author hash.
+	do("HDEL", key("a"), "n3")
+	if _, err := s.Apply(ctx, p.ID, op, protocol.OpBody(op, writer), usecase.OpOrder{}, other); !errors.Is(err, domain.ErrForbidden) {
+		t.Fatalf("another user's edit, told by the record: %v, want ErrForbidden", err)
+	}
+	if _, err := s.Apply(ctx, p.ID, op, protocol.OpBody(op, writer), usecase.OpOrder{}, ed); err != nil {
+		t.Fatalf("the author's edit, told by the record: %v", err)
 	}
 }
 

@@ -16,9 +16,10 @@
 //	                          edit (policy; absent on papers stored before
 //	                          policies existed: those are open)
 //	<prefix>{id}:f     hash   "<element>:<field>" -> JSON value, byte for byte
-//	<prefix>{id}:e     hash   "<element>" -> "<order> <size> <field>=<len>..." so
-//	                          the scripts check limits without parsing JSON
-//	                          (older records list bare "<field>" names)
+//	<prefix>{id}:e     hash   "<element>" -> "<order> <size> <field>=<len>...|<user>"
+//	                          so the scripts check limits and the author without
+//	                          parsing JSON or reading :a (older records list bare
+//	                          "<field>" names, or have no "|<user>")
 //	<prefix>{id}:a     hash   "<element>" -> "<createdAt> <len(user)> <user><name>",
 //	                          its author, stamped when it was created (not
 //	                          counted in the element's size)
@@ -440,6 +441,7 @@ func (s *Store) Snapshot(ctx context.Context, id string) (domain.Document, error
 			return domain.Document{}, fmt.Errorf("snapshot %s: corrupt element record %q", id, rec)
 		}
 		_, names, _ := strings.Cut(rest, " ")
+		names, _, _ = strings.Cut(names, "|") // its author's user id follows
 		n := strings.Count(names, " ") + 1
 		if names == "" {
 			n = 0

@@ -21,9 +21,11 @@ local ORDERMS, WINDOW = @ORDERMS@, @WINDOW@
 local PADF, PADV, PADAT, SLACK = @PADF@, @PADV@, @PADAT@, @SLACK@
 --
 -- KEYS[1] meta hash      KEYS[2] field hash ("<elem>:<field>" -> JSON value)
--- KEYS[3] element hash   ("<elem>" -> "<order> <size> <field>=<len>..."; a
---                        record stored before sizes were kept lists bare
---                        "<field>" names: their sizes are read with HSTRLEN)
+-- KEYS[3] element hash   ("<elem>" -> "<order> <size> <field>=<len>...|<user>";
+--                        a record stored before sizes were kept lists bare
+--                        "<field>" names: their sizes are read with HSTRLEN;
+--                        one stored before it named its author's user id
+--                        has no "|<user>": the author hash tells it)
 -- KEYS[4] history list
 -- KEYS[5] author hash    ("<elem>" -> "<createdAt> <#user> <user><name>")
 -- KEYS[6] bans set       (banned user ids; meta "nbans" counts them)
@@ -83,9 +85,15 @@ end
 
 -- parseRec reads an element record: its order (a string), size, its
 -- fields' value lengths (field -> a string, or false in a record stored
--- before sizes were kept), their count and the fields in record order.
+-- before sizes were kept), their count, the fields in record order and its
+-- author's user id (nil in a record stored before it was kept there).
 local function parseRec(cur)
-  local order, size, lens, count, names = nil, 0, {}, 0, {}
+  local order, size, lens, count, names, auth = nil, 0, {}, 0, {}, nil
+  local bar = string.find(cur, '|', 1, true)
+  if bar then
+    auth = string.sub(cur, bar + 1)
+    cur = string.sub(cur, 1, bar - 1)
+  end
   local i = 0
   for w in string.gmatch(cur, '%S+') do
     i = i + 1
@@ -105,7 +113,7 @@ local function parseRec(cur)
       names[count] = k
     end
   end
-  return order, size, lens, count, names
+  return order, size, lens, count, names, auth
 end
 
 -- ge: a >= b for decimal integers without leading zeros, as strings.
@@ -134,15 +142,25 @@ local function one(kind, id, oi, n, user, name, owner, at, a, nf)
     return 'banned this user is banned from the paper'
   end
   local cur = redis.call('HGET', elems, id)
+  local eorder, size, lens, count, names, auth = nil, 0, {}, 0, {}, nil
+  if cur then
+    eorder, size, lens, count, names, auth = parseRec(cur)
+  end
   -- Under the "authors" policy only an element's author, or an owner
   -- session, may change or delete it. A paper without a policy (stored
-  -- before there were policies) is open.
+  -- before there were policies) is open. The record names its author; one
+  -- stored before it did is told by the author hash (and names it once
+  -- it is written again).
   if cur and owner ~= '1' and byAuthors then
-    local by = ''
-    local rec = redis.call('HGET', authors, id)
-    if rec then
-      local c, rest = string.match(rec, '^%-?%d+ (%d+) (.*)$')
-      by = string.sub(rest, 1, c)
+    local by = auth
+    if not by then
+      by = ''
+      local rec = redis.call('HGET', authors, id)
+      if rec then
+        local c, rest = string.match(rec, '^%-?%d+ (%d+) (.*)$')
+        by = string.sub(rest, 1, c)
+        auth = by
+      end
     end
     if by ~= user then
       return 'forbidden only its author or an owner may change this element'
@@ -153,7 +171,6 @@ local function one(kind, id, oi, n, user, name, owner, at, a, nf)
     if not cur then
       return 'not_found no such element'
     end
-    local _, _, _, _, names = parseRec(cur)
     local del = {}
     for i, k in ipairs(names) do del[i] = id .. ':' .. k end
     if #del > 0 then redis.call('HDEL', fields, unpack(del)) end
@@ -161,10 +178,7 @@ local function one(kind, id, oi, n, user, name, owner, at, a, nf)
     redis.call('HDEL', authors, id)
     ne = ne - 1
   else
-    local eorder, size, lens, count, names = nil, 0, {}, 0, {}
-    if cur then
-      eorder, size, lens, count, names = parseRec(cur)
-    elseif ne >= MAXE then
+    if not cur and ne >= MAXE then
       return 'too_large a paper holds at most ' .. MAXE .. ' elements'
     end
     -- Count and size after the merge, as paper.Limits.CheckMerge counts
@@ -211,6 +225,7 @@ local function one(kind, id, oi, n, user, name, owner, at, a, nf)
       counter = counter + 1
       eorder = counter
       ne = ne + 1
+      auth = user
       redis.call('HSET', authors, id, at .. ' ' .. #user .. ' ' .. user .. name)
     end
     -- The record keeps its fields' order (new ones last), so an op that
@@ -226,6 +241,9 @@ local function one(kind, id, oi, n, user, name, owner, at, a, nf)
       end
     end
     rec = table.concat(rec, ' ')
+    if auth then
+      rec = rec .. '|' .. auth
+    end
     if rec ~= cur then
       redis.call('HSET', elems, id, rec)
     end
