@@ -23,7 +23,8 @@ import (
 // the authors policy, is checked and applied, turns them and meta into
 // hashtables (the pad field keeps them so) with the paper's idle expiry,
 // the snapshot shows exactly the 10 elements, the pad nowhere, and the
-// element record written names its author from then on.
+// element record written names its author from then on. Finalize makes
+// the hashes listpacks again.
 func TestPapersStoredBeforeThePadAreConvertedOnTheirNextOp(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t, redistest.WithArgs("--enable-debug-command", "local"))
@@ -126,6 +127,33 @@ func TestPapersStoredBeforeThePadAreConvertedOnTheirNextOp(t *testing.T) {
 	}
 	if _, err := s.Apply(ctx, p.ID, op, protocol.OpBody(op, writer), usecase.OpOrder{}, ed); err != nil {
 		t.Fatalf("the author's edit, told by the record: %v", err)
+	}
+
+	// Finalized, the paper takes no more ops: its hashes are compact
+	// listpacks again, without the pad, and it reads the same.
+	before, err := s.Snapshot(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fin, err := s.Finalize(ctx, p.ID, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"meta", "f", "e", "a"} {
+		if enc := do("OBJECT", "ENCODING", key(k)); enc != "listpack" {
+			t.Fatalf("final paper's %s is a %s, want a listpack", k, enc)
+		}
+		if do("HEXISTS", key(k), "~") != "0" {
+			t.Fatalf("final paper's %s still holds the pad", k)
+		}
+	}
+	after, err := s.Snapshot(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before.Paper = fin
+	if !reflect.DeepEqual(before, after) {
+		t.Fatalf("final paper reads\n%+v\nwant\n%+v", after, before)
 	}
 }
 
