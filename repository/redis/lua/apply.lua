@@ -122,21 +122,11 @@ local function ge(a, b)
 end
 
 -- one checks and applies one op; returns an error message or nil.
-local function one(kind, id, oi, n, user, name, owner, at, a, nf)
+local function one(kind, id, user, name, owner, at, a, nf)
   if kind ~= 'u' and kind ~= 'd' then
     -- Every op kind has its own branch: a kind added in Go but not here
     -- must fail, not be taken for another kind.
     return 'unsupported unknown op kind ' .. kind
-  end
-  -- An op that timed out for its caller may still arrive here, after the
-  -- same session's next op: refuse it rather than let older text
-  -- overwrite newer.
-  local order = oi ~= '0' and KEYS[oi + 0] or nil
-  if order then
-    local last = redis.call('GET', order)
-    if last and ge(last, n) then
-      return 'stale a later op of this session was applied first'
-    end
   end
   if nbans ~= '0' and redis.call('SISMEMBER', bans, user) == 1 then
     return 'banned this user is banned from the paper'
@@ -248,10 +238,35 @@ local function one(kind, id, oi, n, user, name, owner, at, a, nf)
       redis.call('HSET', elems, id, rec)
     end
   end
-  if order then
-    redis.call('SET', order, n, 'PX', ORDERMS) -- ORDERMS: a string
-  end
   return nil
+end
+
+-- ordered runs one op under its session's order check: an op that timed
+-- out for its caller may still arrive here, after the same session's next
+-- op: it is refused rather than let older text overwrite newer. The
+-- session's order string is set to the op's N and read in one command
+-- (SET ... GET), and set back when the op is refused: nothing else runs
+-- in between.
+local function ordered(oi, n, ...)
+  local order = oi ~= '0' and KEYS[oi + 0] or nil
+  local last
+  if order then
+    last = redis.call('SET', order, n, 'PX', ORDERMS, 'GET') -- ORDERMS: a string
+  end
+  local err
+  if last and ge(last, n) then
+    err = 'stale a later op of this session was applied first'
+  else
+    err = one(...)
+  end
+  if err and order then
+    if last then
+      redis.call('SET', order, last, 'PX', ORDERMS)
+    else
+      redis.call('DEL', order)
+    end
+  end
+  return err
 end
 
 local nops = ARGV[3] + 0
@@ -260,7 +275,7 @@ local a = 4
 local sseq -- seq as a string, formatted once per op
 for j = 1, nops do
   local nf = ARGV[a + 9] + 0
-  local err = one(ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4],
+  local err = ordered(ARGV[a + 2], ARGV[a + 3], ARGV[a], ARGV[a + 1], ARGV[a + 4],
     ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], a + 10, nf)
   if err then
     out[j] = redis.error_reply('PAPERCAST ' .. err)
