@@ -22,6 +22,27 @@ import (
 // maxBatch is the most ops one apply.lua call carries.
 const maxBatch = 64
 
+// The meta, field, element and author hashes of a paper with padAt
+// elements or more carry the field padField, whose value padValue is longer than Redis's
+// default hash-max-listpack-value (64): Redis then keeps them hashtables,
+// also when it loads them again (restart, full sync), so apply.lua's
+// lookups hash instead of scanning a listpack of up to 512 entries
+// (hash-max-listpack-entries; ~11-23k instructions per lookup at 100
+// elements). padField is no element id (paper.ValidID) nor "<element>:<field>",
+// and Snapshot skips it. Smaller papers stay listpacks
+// (less memory; a short scan is cheap).
+const (
+	padField = "~"
+	padValue = "papercast: this field keeps the hash a hashtable for fast lookups (see apply.lua)"
+	padAt    = 8
+)
+
+// histSlack is how far past its size apply.lua lets a history list grow
+// before it trims it: one LTRIM per histSlack ops instead of one per op.
+// history.lua serves only the last size frames, so readers see no
+// difference; the list costs up to ~3% more bytes.
+func histSlack(size int) int { return size / 32 }
+
 // applyScript is apply.lua with its constants compiled in: a call carries
 // only what changes from op to op, and Redis parses no constant per call.
 type applyScript struct {
@@ -39,8 +60,12 @@ func newApplyScript(o Options, pubCmd string) applyScript {
 		"@AUTHORS@", lua(domain.EditAuthors),
 		"@PUB@", lua(pubCmd),
 		"@PREFIX@", lua(protocol.OpFramePrefix),
-		"@ORDERMS@", strconv.FormatInt(usecase.OpOrderMemory.Milliseconds(), 10),
+		"@ORDERMS@", lua(strconv.FormatInt(usecase.OpOrderMemory.Milliseconds(), 10)), // a string: passed on as is
 		"@WINDOW@", strconv.FormatInt(o.OpenIdle.Milliseconds(), 10),
+		"@PADF@", lua(padField),
+		"@PADV@", lua(padValue),
+		"@PADAT@", strconv.Itoa(padAt),
+		"@SLACK@", strconv.Itoa(histSlack(o.HistorySize)),
 	).Replace(applySrc)
 	sum := sha1.Sum([]byte(src))
 	return applyScript{src: src, sha: hex.EncodeToString(sum[:])}
@@ -219,7 +244,8 @@ func (s *Store) runApply(ctx context.Context, id string, reqs []*applyReq) []app
 		nargs += 10 + 2*len(r.op.Fields)
 	}
 	args := make([]string, 0, nargs)
-	args = append(args, k.channel, strconv.FormatInt(time.Now().UnixMilli(), 10), strconv.Itoa(len(reqs)))
+	renewBy := time.Now().Add(s.opts.OpenIdle).UnixMilli() // see apply.lua: ARGV[2]
+	args = append(args, k.channel, strconv.FormatInt(renewBy, 10), strconv.Itoa(len(reqs)))
 	for _, r := range reqs {
 		oi := "0"
 		if sess := r.order.Session; sess != "" {

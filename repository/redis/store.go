@@ -16,14 +16,19 @@
 //	                          edit (policy; absent on papers stored before
 //	                          policies existed: those are open)
 //	<prefix>{id}:f     hash   "<element>:<field>" -> JSON value, byte for byte
-//	<prefix>{id}:e     hash   "<element>" -> "<order> <size> <field>=<len>..." so
-//	                          the scripts check limits without parsing JSON
-//	                          (older records list bare "<field>" names)
+//	<prefix>{id}:e     hash   "<element>" -> "<order> <size> <field>=<len>...|<user>"
+//	                          so the scripts check limits and the author without
+//	                          parsing JSON or reading :a (older records list bare
+//	                          "<field>" names, or have no "|<user>")
 //	<prefix>{id}:a     hash   "<element>" -> "<createdAt> <len(user)> <user><name>",
 //	                          its author, stamped when it was created (not
 //	                          counted in the element's size)
+//	                          :meta, :f, :e and :a of a paper of 8 elements or
+//	                          more also hold "~" (no element: it keeps them
+//	                          hashtables, see padField); meta "ht" says they do
 //	<prefix>{id}:b     set    banned user ids
-//	<prefix>{id}:h     list   the last HistorySize event frames (none once final)
+//	<prefix>{id}:h     list   the last HistorySize event frames (none once final),
+//	                          and up to HistorySize/32 older ones (trimmed in steps)
 //	<prefix>{id}:p     hash   presence: session -> JSON entry
 //	<prefix>{id}:pl    hash   presence: session -> ready-made leave frame
 //	<prefix>{id}:pz    zset   presence: session -> expiry (unix ms, Redis clock)
@@ -426,6 +431,9 @@ func (s *Store) Snapshot(ctx context.Context, id string) (domain.Document, error
 	index := make(map[string]int, len(recs)/2)
 	for i := 0; i+1 < len(recs); i += 2 {
 		eid, _ := recs[i].ToString()
+		if eid == padField {
+			continue
+		}
 		rec, _ := recs[i+1].ToString()
 		orderStr, rest, _ := strings.Cut(rec, " ")
 		order, err := strconv.ParseInt(orderStr, 10, 64)
@@ -433,6 +441,7 @@ func (s *Store) Snapshot(ctx context.Context, id string) (domain.Document, error
 			return domain.Document{}, fmt.Errorf("snapshot %s: corrupt element record %q", id, rec)
 		}
 		_, names, _ := strings.Cut(rest, " ")
+		names, _, _ = strings.Cut(names, "|") // its author's user id follows
 		n := strings.Count(names, " ") + 1
 		if names == "" {
 			n = 0
@@ -443,6 +452,9 @@ func (s *Store) Snapshot(ctx context.Context, id string) (domain.Document, error
 	fields, _ := parts[2].ToArray()
 	for i := 0; i+1 < len(fields); i += 2 {
 		fk, _ := fields[i].ToString()
+		if fk == padField {
+			continue
+		}
 		v, _ := fields[i+1].ToString()
 		eid, name, ok := strings.Cut(fk, ":")
 		j, known := index[eid]
@@ -454,6 +466,9 @@ func (s *Store) Snapshot(ctx context.Context, id string) (domain.Document, error
 	authors, _ := parts[3].ToArray()
 	for i := 0; i+1 < len(authors); i += 2 {
 		eid, _ := authors[i].ToString()
+		if eid == padField {
+			continue
+		}
 		rec, _ := authors[i+1].ToString()
 		j, known := index[eid]
 		by, at, ok := parseAuthor(rec)
@@ -663,7 +678,7 @@ func (s *Store) History(ctx context.Context, id, epoch string, since uint64) ([]
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
 	parts, err := s.scripts.history.Exec(ctx, s.cmd, []string{k.meta, k.hist},
-		[]string{epoch, strconv.FormatUint(since, 10)}).ToArray()
+		[]string{epoch, strconv.FormatUint(since, 10), s.histSize}).ToArray()
 	if err != nil {
 		return nil, 0, mapErr("history", id, err)
 	}

@@ -203,12 +203,16 @@ func opOlderThanOneAppliedForItsSessionIsRefused(t *testing.T, e *env) {
 	_, err := e.Store.Apply(t.Context(), p.ID, del("nope"), []byte(`"op":"x"}`), s1(9), editor)
 	wantErr(t, "delete of an unknown element", err, domain.ErrNotFound)
 	done = append(done, e.applyAs(t, p.ID, up("n1", "text", `"Hello world!"`), s1(3)))
+	// Nor does a session's first op, refused.
+	_, err = e.Store.Apply(t.Context(), p.ID, del("nope"), []byte(`"op":"x"}`), usecase.OpOrder{Session: "s3", N: 9}, editor)
+	wantErr(t, "s3's first op, a delete of an unknown element", err, domain.ErrNotFound)
+	done = append(done, e.applyAs(t, p.ID, up("n1", "w", "2"), usecase.OpOrder{Session: "s3", N: 1}))
 	for i, a := range done {
 		if a.seq != uint64(i+1) {
 			t.Fatalf("op %d got seq %d, want %d", i, a.seq, i+1)
 		}
 	}
-	if d := diffElements(e.snapshot(t, p.ID).Elements, []domain.Element{el("n1", "text", `"Hello world!"`, "w", "1", "x", "1")}); d != "" {
+	if d := diffElements(e.snapshot(t, p.ID).Elements, []domain.Element{el("n1", "text", `"Hello world!"`, "w", "2", "x", "1")}); d != "" {
 		t.Fatalf("snapshot: %s", d)
 	}
 	wantFrames(t, "subscriber up to a barrier", e.barrier(t, rec, p.ID), framesOf(done))

@@ -43,6 +43,7 @@ func main() {
 	serialOps := flag.Int("serial", 0, "ops in the serial run (default 20000, 2000 under -callgrind)")
 	keep := flag.Bool("keep", false, "keep the callgrind dumps (their directory is printed) for callgrind_annotate")
 	perSession := flag.Int("per-session", 0, "ops per session in the 64-session run (default 500, 40 under -callgrind)")
+	flag.BoolVar(&resize, "resize", false, "change the text's length from one op of a note to the next, so every op rewrites the element record (by default an op rewrites a note with values of the same lengths)")
 	flag.Parse()
 	if *serialOps == 0 {
 		*serialOps = map[bool]int{false: 20000, true: 2000}[*callgrind]
@@ -100,7 +101,7 @@ func startServer(callgrind bool) (*server, error) {
 	}
 }
 
-var keepDumps bool
+var keepDumps, resize bool
 
 func (s *server) stop() {
 	_ = s.cmd.Process.Kill()
@@ -259,12 +260,16 @@ func run(callgrind bool, serialOps, perSession int) error {
 	}
 	defer st.Close()
 
-	ops := make([]domain.Op, 100)
+	ops := make([]domain.Op, 200) // with -resize, note i%100 alternates between ops i and i+100
 	bodies := make([][]byte, len(ops))
 	author := domain.Author{User: "u-cost", Name: "Cost"}
 	for i := range ops {
-		ops[i] = domain.Op{Kind: domain.OpUpsert, ID: fmt.Sprintf("n%d", i), Fields: map[string]json.RawMessage{
-			"text": json.RawMessage(`"Happy birthday! Have a wonderful year."`),
+		text := `"Happy birthday! Have a wonderful year."`
+		if i >= 100 {
+			text = `"Happy birthday! Have a wonderful year!!"`
+		}
+		ops[i] = domain.Op{Kind: domain.OpUpsert, ID: fmt.Sprintf("n%d", i%100), Fields: map[string]json.RawMessage{
+			"text": json.RawMessage(text),
 			"x":    json.RawMessage(`120.5`),
 			"y":    json.RawMessage(`88`),
 		}}
@@ -273,7 +278,10 @@ func run(callgrind bool, serialOps, perSession int) error {
 	session := func(paperID string, n int) error {
 		order := usecase.OpOrder{Session: usecase.NewSessionID()}
 		for k := 0; k < n; k++ {
-			i := int(order.N) % len(ops)
+			i := int(order.N) % 100
+			if resize && int(order.N)%200 >= 100 {
+				i += 100
+			}
 			order.N++
 			if _, err := st.Apply(ctx, paperID, ops[i], bodies[i], order, usecase.Editor{User: author.User, Name: author.Name, At: time.Now()}); err != nil {
 				return err
