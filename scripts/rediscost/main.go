@@ -15,7 +15,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,6 +30,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/redis/rueidis"
 
 	"github.com/papercast/papercast/domain"
 	"github.com/papercast/papercast/protocol"
@@ -59,10 +60,11 @@ func main() {
 }
 
 type server struct {
-	cmd  *exec.Cmd
-	addr string
-	dir  string
-	cg   bool
+	cmd    *exec.Cmd
+	addr   string
+	dir    string
+	cg     bool
+	client rueidis.Client // for INFO; the ops go through the Store
 }
 
 func startServer(callgrind bool) (*server, error) {
@@ -90,12 +92,16 @@ func startServer(callgrind bool) (*server, error) {
 	s := &server{cmd: c, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dir: dir, cg: callgrind}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		if _, err := s.do("PING"); err == nil {
+		// NewClient dials and handshakes: it fails until the server answers
+		// (slowly under valgrind).
+		cl, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{s.addr}, DisableCache: true, ConnWriteTimeout: 30 * time.Second})
+		if err == nil {
+			s.client = cl
 			return s, nil
 		}
 		if time.Now().After(deadline) {
 			s.stop()
-			return nil, errors.New("redis-server did not answer")
+			return nil, fmt.Errorf("redis-server did not answer: %w", err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -104,6 +110,9 @@ func startServer(callgrind bool) (*server, error) {
 var keepDumps, resize bool
 
 func (s *server) stop() {
+	if s.client != nil {
+		s.client.Close()
+	}
 	_ = s.cmd.Process.Kill()
 	_ = s.cmd.Wait()
 	if keepDumps && s.cg {
@@ -113,51 +122,11 @@ func (s *server) stop() {
 	_ = os.RemoveAll(s.dir)
 }
 
-// do sends one command and returns the raw reply text (enough for INFO).
-func (s *server) do(args ...string) (string, error) {
-	c, err := net.DialTimeout("tcp", s.addr, time.Second)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-	}
-	if _, err := c.Write([]byte(b.String())); err != nil {
-		return "", err
-	}
-	r := bufio.NewReader(c)
-	line, err := r.ReadString('\n')
-	if err != nil {
-		return "", err
-	}
-	if strings.HasPrefix(line, "$") {
-		n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
-		buf := make([]byte, n+2)
-		if _, err := ioReadFull(r, buf); err != nil {
-			return "", err
-		}
-		return string(buf[:n]), nil
-	}
-	if strings.HasPrefix(line, "-") {
-		return "", errors.New(strings.TrimSpace(line))
-	}
-	return strings.TrimSpace(line), nil
-}
-
-func ioReadFull(r *bufio.Reader, buf []byte) (int, error) {
-	n := 0
-	for n < len(buf) {
-		m, err := r.Read(buf[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+// info returns the text of INFO section.
+func (s *server) info(section string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return s.client.Do(ctx, s.client.B().Info().Section(section).Build()).ToString()
 }
 
 type sample struct {
@@ -169,7 +138,7 @@ var statRe = regexp.MustCompile(`cmdstat_(evalsha|eval):calls=(\d+),usec=(\d+)`)
 
 func (s *server) sample() (sample, error) {
 	var sm sample
-	info, err := s.do("INFO", "commandstats")
+	info, err := s.info("commandstats")
 	if err != nil {
 		return sm, err
 	}
@@ -179,7 +148,7 @@ func (s *server) sample() (sample, error) {
 		sm.calls += c
 		sm.usec += u
 	}
-	cpu, err := s.do("INFO", "cpu")
+	cpu, err := s.info("cpu")
 	if err != nil {
 		return sm, err
 	}
