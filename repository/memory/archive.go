@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/papercast/papercast/domain"
@@ -53,7 +54,7 @@ func (s *Store) Claim(_ context.Context, now time.Time, lease time.Duration, n i
 		if c := a.at.Compare(b.at); c != 0 {
 			return c
 		}
-		return compareStrings(a.id, b.id)
+		return strings.Compare(a.id, b.id)
 	})
 	ids := make([]string, 0, min(n, len(ready)))
 	for _, d := range ready[:min(n, len(ready))] {
@@ -61,16 +62,6 @@ func (s *Store) Claim(_ context.Context, now time.Time, lease time.Duration, n i
 		ids = append(ids, d.id)
 	}
 	return ids, nil
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Done marks a final paper archived, drops it from the set and lets it
