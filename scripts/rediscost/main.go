@@ -20,22 +20,21 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/redis/rueidis"
-
 	"github.com/papercast/papercast/domain"
 	"github.com/papercast/papercast/protocol"
 	"github.com/papercast/papercast/repository/redis"
+	"github.com/papercast/papercast/scripts/internal/redisproc"
 	"github.com/papercast/papercast/usecase"
 )
 
@@ -59,74 +58,41 @@ func main() {
 	}
 }
 
+// server is the throwaway Redis the ops run on.
 type server struct {
-	cmd    *exec.Cmd
-	addr   string
-	dir    string
-	cg     bool
-	client rueidis.Client // for INFO; the ops go through the Store
+	*redisproc.Server
+	cg bool
 }
 
 func startServer(callgrind bool) (*server, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	dir, err := os.MkdirTemp("", "rediscost")
-	if err != nil {
-		return nil, err
-	}
-	args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir}
-	name := "redis-server"
+	var wrap func(string) []string
 	if callgrind {
-		args = append([]string{"--tool=callgrind", "--callgrind-out-file=" + filepath.Join(dir, "cg.out"), "redis-server"}, args...)
-		name = "valgrind"
+		wrap = func(dir string) []string {
+			return []string{"valgrind", "--tool=callgrind", "--callgrind-out-file=" + filepath.Join(dir, "cg.out")}
+		}
 	}
-	c := exec.Command(name, args...)
-	c.Stdout, c.Stderr = nil, nil
-	if err := c.Start(); err != nil {
+	s, err := redisproc.Start("rediscost", wrap)
+	if err != nil {
 		return nil, err
 	}
-	s := &server{cmd: c, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dir: dir, cg: callgrind}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		// NewClient dials and handshakes: it fails until the server answers
-		// (slowly under valgrind).
-		cl, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{s.addr}, DisableCache: true, ConnWriteTimeout: 30 * time.Second})
-		if err == nil {
-			s.client = cl
-			return s, nil
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, fmt.Errorf("redis-server did not answer: %w", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return &server{Server: s, cg: callgrind}, nil
 }
 
 var keepDumps, resize bool
 
 func (s *server) stop() {
-	if s.client != nil {
-		s.client.Close()
+	keep := keepDumps && s.cg
+	s.Stop(keep)
+	if keep {
+		fmt.Fprintln(os.Stderr, "callgrind dumps kept in", s.Dir)
 	}
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
-	if keepDumps && s.cg {
-		fmt.Fprintln(os.Stderr, "callgrind dumps kept in", s.dir)
-		return
-	}
-	_ = os.RemoveAll(s.dir)
 }
 
 // info returns the text of INFO section.
 func (s *server) info(section string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return s.client.Do(ctx, s.client.B().Info().Section(section).Build()).ToString()
+	return s.Client.Do(ctx, s.Client.B().Info().Section(section).Build()).ToString()
 }
 
 type sample struct {
@@ -165,20 +131,20 @@ func (s *server) sample() (sample, error) {
 // callgrind zeroes (before) or dumps (after) the server's counters; after
 // returns the instructions since the zeroing.
 func (s *server) callgrind(zero bool) (int64, error) {
-	pid := strconv.Itoa(s.cmd.Process.Pid)
+	pid := strconv.Itoa(s.Cmd.Process.Pid)
 	if zero {
 		return 0, exec.Command("callgrind_control", "-z", pid).Run()
 	}
-	before, _ := filepath.Glob(filepath.Join(s.dir, "cg.out*"))
+	before, _ := filepath.Glob(filepath.Join(s.Dir, "cg.out*"))
 	if out, err := exec.Command("callgrind_control", "-d", pid).CombinedOutput(); err != nil {
 		return 0, fmt.Errorf("callgrind_control -d: %v: %s", err, out)
 	}
 	var dump string
 	for i := 0; i < 100 && dump == ""; i++ {
-		after, _ := filepath.Glob(filepath.Join(s.dir, "cg.out*"))
+		after, _ := filepath.Glob(filepath.Join(s.Dir, "cg.out*"))
 		sort.Strings(after)
 		for _, f := range after {
-			if !contains(before, f) {
+			if !slices.Contains(before, f) {
 				dump = f
 			}
 		}
@@ -203,15 +169,6 @@ func (s *server) callgrind(zero bool) (int64, error) {
 	return 0, errors.New("no totals in the callgrind dump")
 }
 
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
-
 func run(callgrind bool, serialOps, perSession int) error {
 	srv, err := startServer(callgrind)
 	if err != nil {
@@ -223,7 +180,7 @@ func run(callgrind bool, serialOps, perSession int) error {
 	if callgrind {
 		timeout = 60 * time.Second
 	}
-	st, err := redis.New(ctx, redis.Options{Addrs: []string{srv.addr}, CommandTimeout: timeout, KeyPrefix: "cost:"}, nil)
+	st, err := redis.New(ctx, redis.Options{Addrs: []string{srv.Addr}, CommandTimeout: timeout, KeyPrefix: "cost:"}, nil)
 	if err != nil {
 		return err
 	}

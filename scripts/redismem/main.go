@@ -12,11 +12,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,6 +24,7 @@ import (
 	"github.com/papercast/papercast/domain"
 	"github.com/papercast/papercast/protocol"
 	"github.com/papercast/papercast/repository/redis"
+	"github.com/papercast/papercast/scripts/internal/redisproc"
 	"github.com/papercast/papercast/usecase"
 )
 
@@ -43,35 +41,13 @@ func main() {
 }
 
 func run() error {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := redisproc.Start("redismem", nil)
 	if err != nil {
 		return err
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	dir, err := os.MkdirTemp("", "redismem")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	srv := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
-	if err := srv.Start(); err != nil {
-		return err
-	}
-	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	defer srv.Stop(false)
+	addr, c := srv.Addr, srv.Client
 	ctx := context.Background()
-	var c rueidis.Client
-	for i := 0; ; i++ {
-		if c, err = rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{addr}, DisableCache: true}); err == nil {
-			break
-		}
-		if i == 50 {
-			return errors.New("redis-server did not answer")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	defer c.Close()
 	st, err := redis.New(ctx, redis.Options{Addrs: []string{addr}, KeyPrefix: "mem:"}, nil)
 	if err != nil {
 		return err
