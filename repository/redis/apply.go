@@ -3,8 +3,6 @@ package redis
 import (
 	"bytes"
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -43,13 +41,9 @@ const (
 // difference; the list costs up to ~3% more bytes.
 func histSlack(size int) int { return size / 32 }
 
-// applyScript is apply.lua with its constants compiled in: a call carries
+// newApplyScript is apply.lua with its constants compiled in: a call carries
 // only what changes from op to op, and Redis parses no constant per call.
-type applyScript struct {
-	src, sha string
-}
-
-func newApplyScript(o Options, pubCmd string) applyScript {
+func newApplyScript(o Options, pubCmd string) luaSource {
 	lua := func(s string) string { return strconv.Quote(s) } // ASCII only: Go's quoting is Lua's
 	src := strings.NewReplacer(
 		"@HIST@", strconv.Itoa(o.HistorySize),
@@ -67,8 +61,7 @@ func newApplyScript(o Options, pubCmd string) applyScript {
 		"@PADAT@", strconv.Itoa(padAt),
 		"@SLACK@", strconv.Itoa(histSlack(o.HistorySize)),
 	).Replace(applySrc)
-	sum := sha1.Sum([]byte(src))
-	return applyScript{src: src, sha: hex.EncodeToString(sum[:])}
+	return newLuaSource(src)
 }
 
 // evalApply runs apply.lua once, as one command: EVALSHA, and EVAL when
@@ -76,7 +69,7 @@ func newApplyScript(o Options, pubCmd string) applyScript {
 // Options.WaitReplicas asks (evalAcked). Every apply goes through here.
 // The script is never retried: a call that timed out may have landed.
 func (s *Store) evalApply(ctx context.Context, keys, args []string) rueidis.RedisResult {
-	return s.evalAcked(ctx, luaSource{src: s.applyLua.src, sha: s.applyLua.sha}, keys, args)
+	return s.evalAcked(ctx, s.applyLua, keys, args)
 }
 
 // luaOpKinds names each op kind for apply.lua, which refuses any other.

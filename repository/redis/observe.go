@@ -29,7 +29,7 @@ type observedClient struct {
 	names map[string]string // script sha1 -> name
 }
 
-func newObservedClient(c rueidis.Client, obs Observer, apply applyScript) rueidis.Client {
+func newObservedClient(c rueidis.Client, obs Observer, apply luaSource) rueidis.Client {
 	names := map[string]string{apply.sha: "apply"}
 	for name, src := range map[string]string{
 		"touch": touchSrc, "finalize": finalizeSrc, "create": createSrc, "delete": deleteSrc,

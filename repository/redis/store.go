@@ -88,7 +88,7 @@ type Store struct {
 	sharded  bool // cluster mode: SSUBSCRIBE/SPUBLISH
 	pubCmd   string
 	scripts  scripts
-	applyLua applyScript
+	applyLua luaSource
 	ackedSrc map[*rueidis.Lua]luaSource // see acked
 
 	// Script arguments that never change, formatted once.
