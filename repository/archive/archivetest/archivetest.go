@@ -18,10 +18,13 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"maps"
 	"math"
 	"strings"
@@ -29,7 +32,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pressly/goose/v3"
+
 	"github.com/papercast/papercast/domain"
+	"github.com/papercast/papercast/repository/archive"
 	"github.com/papercast/papercast/usecase"
 )
 
@@ -446,4 +452,25 @@ func fields(m map[string]json.RawMessage) string {
 		fmt.Fprintf(&b, "%q=%q ", k, m[k])
 	}
 	return b.String()
+}
+
+// MigrationsGoDownAndUp takes every migration of the schema in db down to
+// nothing and up again (the archive behind db should hold data), then
+// checks db is at the newest version: a broken Down is caught before
+// someone needs it.
+func MigrationsGoDownAndUp(t *testing.T, dialect goose.Dialect, db *sql.DB, migrations fs.FS) {
+	t.Helper()
+	p, err := archive.NewMigrator(dialect, db, migrations, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(t.Context(), 0); err != nil {
+		t.Fatalf("down: %v", err)
+	}
+	if _, err := p.Up(t.Context()); err != nil {
+		t.Fatalf("up again: %v", err)
+	}
+	if v, err := p.GetDBVersion(t.Context()); err != nil || v != int64(len(p.ListSources())) {
+		t.Fatalf("version %d (%v), want %d", v, err, len(p.ListSources()))
+	}
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/papercast/papercast/internal/logtest"
 	"github.com/papercast/papercast/internal/pgtest"
-	"github.com/papercast/papercast/repository/archive"
 	"github.com/papercast/papercast/repository/archive/archivetest"
 	"github.com/papercast/papercast/repository/archive/postgres"
 	"github.com/papercast/papercast/usecase"
@@ -105,19 +104,7 @@ func TestMigrationsGoDownAndUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	p, err := archive.NewMigrator(goose.DialectPostgres, db, postgres.Migrations(), discard())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.DownTo(t.Context(), 0); err != nil {
-		t.Fatalf("down: %v", err)
-	}
-	if _, err := p.Up(t.Context()); err != nil {
-		t.Fatalf("up again: %v", err)
-	}
-	if v, err := p.GetDBVersion(t.Context()); err != nil || v != int64(len(p.ListSources())) {
-		t.Fatalf("version %d (%v), want %d", v, err, len(p.ListSources()))
-	}
+	archivetest.MigrationsGoDownAndUp(t, goose.DialectPostgres, db, postgres.Migrations())
 }
 
 // The DSN may carry a password: Open's errors and logs never show it,

@@ -13,7 +13,6 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/papercast/papercast/internal/logtest"
-	"github.com/papercast/papercast/repository/archive"
 	"github.com/papercast/papercast/repository/archive/archivetest"
 	"github.com/papercast/papercast/repository/archive/sqlite"
 	"github.com/papercast/papercast/usecase"
@@ -126,19 +125,7 @@ func TestMigrationsGoDownAndUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	p, err := archive.NewMigrator(goose.DialectSQLite3, db, sqlite.Migrations(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.DownTo(t.Context(), 0); err != nil {
-		t.Fatalf("down: %v", err)
-	}
-	if _, err := p.Up(t.Context()); err != nil {
-		t.Fatalf("up again: %v", err)
-	}
-	if v, err := p.GetDBVersion(t.Context()); err != nil || v != int64(len(p.ListSources())) {
-		t.Fatalf("version %d (%v), want %d", v, err, len(p.ListSources()))
-	}
+	archivetest.MigrationsGoDownAndUp(t, goose.DialectSQLite3, db, sqlite.Migrations())
 }
 
 func TestOpenFailsWhereNoFileCanBe(t *testing.T) {
