@@ -11,8 +11,9 @@ import (
 	"github.com/pressly/goose/v3/lock"
 )
 
-// fileLocker serializes migrators across processes with SQLite's own file
-// lock, on a small file beside the archive: the holder keeps a write
+// fileLocker serializes first opens (the WAL switch and the migrations)
+// across processes with SQLite's own file lock, on a small file beside the
+// archive: the holder keeps a write
 // transaction (BEGIN IMMEDIATE) open on it, which another process cannot
 // begin until the holder ends it or dies (the OS drops a dead process's
 // locks, so it never goes stale). Not on the archive file itself: the
@@ -20,7 +21,8 @@ import (
 //
 // goose has no SQLite locker; without one, two processes opening a new
 // archive at once both find version 0 and the second fails creating a
-// table that now exists (TestTwoOpensOfOneFile).
+// table that now exists, or one is refused the switch to WAL with
+// SQLITE_BUSY (TestTwoOpensOfOneFile).
 type fileLocker struct {
 	path string
 

@@ -75,6 +75,15 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Archive, error) 
 	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
 		return nil, fmt.Errorf("archive: sqlite: create the directory: %w", err)
 	}
+	// The whole first open (the switch to WAL, then the migrations) runs
+	// under the migration lock: two processes opening a new file at once
+	// otherwise race on the journal-mode switch, which SQLite may refuse
+	// with SQLITE_BUSY without waiting out busy_timeout.
+	lk := &fileLocker{path: abs + ".migrate-lock"}
+	if err := lk.Lock(ctx, nil); err != nil {
+		return nil, fmt.Errorf("archive: sqlite %s: %w", abs, err)
+	}
+	defer func() { _ = lk.Unlock(context.WithoutCancel(ctx), nil) }()
 	// busy_timeout first: the switch to WAL itself may wait on another
 	// process. _txlock=immediate: a transaction takes the write lock when
 	// it begins, since a read transaction in WAL mode that later writes
@@ -88,8 +97,7 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Archive, error) 
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	if err := archive.Migrate(ctx, goose.DialectSQLite3, w, Migrations(), log,
-		goose.WithLocker(&fileLocker{path: abs + ".migrate-lock"})); err != nil {
+	if err := archive.Migrate(ctx, goose.DialectSQLite3, w, Migrations(), log); err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("archive: sqlite %s: %w", abs, err)
 	}
